@@ -1,0 +1,234 @@
+//! The parts of dbt Cloud API responses the plugin reads. Every field is
+//! optional or defaulted, unknown fields are ignored, ids are 64-bit.
+
+use serde::Deserialize;
+
+/// The envelope around every JSON response.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    /// The status block.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// The payload.
+    pub data: Option<T>,
+    /// Pagination and filters.
+    #[serde(default)]
+    pub extra: Option<Extra>,
+}
+
+/// `status` of the envelope.
+#[derive(Debug, Default, Deserialize)]
+pub struct Status {
+    /// Mirrors the HTTP status.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// Whether the call succeeded.
+    #[serde(default)]
+    pub is_success: Option<bool>,
+    /// A message for people.
+    #[serde(default)]
+    pub user_message: Option<String>,
+    /// A message for developers (often empty or null).
+    #[serde(default)]
+    pub developer_message: Option<String>,
+}
+
+/// `extra` of the envelope.
+#[derive(Debug, Default, Deserialize)]
+pub struct Extra {
+    /// Present on list endpoints.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+/// `extra.pagination`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Pagination {
+    /// Items in this page.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Items in all pages.
+    #[serde(default)]
+    pub total_count: Option<u64>,
+}
+
+/// An account.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Plan (`developer`, `team`, `enterprise`...).
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// Whether the account is locked.
+    #[serde(default)]
+    pub locked: Option<bool>,
+    /// Why it is locked.
+    #[serde(default)]
+    pub lock_reason: Option<String>,
+    /// The account's own host prefix.
+    #[serde(default)]
+    pub static_subdomain: Option<String>,
+}
+
+/// A project.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// 1 active, 2 deleted.
+    #[serde(default)]
+    pub state: Option<i64>,
+    /// The project's documentation job (legacy setting, often null).
+    #[serde(default)]
+    pub docs_job_id: Option<u64>,
+    /// The project's source freshness job (legacy setting, often null).
+    #[serde(default)]
+    pub freshness_job_id: Option<u64>,
+}
+
+/// A job definition.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// The project.
+    #[serde(default)]
+    pub project_id: Option<u64>,
+    /// The environment.
+    #[serde(default)]
+    pub environment_id: Option<u64>,
+    /// The dbt commands.
+    #[serde(default)]
+    pub execute_steps: Vec<String>,
+    /// Whether a `dbt docs generate` step is appended.
+    #[serde(default)]
+    pub generate_docs: Option<bool>,
+    /// Whether a `dbt source freshness` step is prepended.
+    #[serde(default)]
+    pub run_generate_sources: Option<bool>,
+    /// `ci`, `scheduled`, `merge`, `other`...
+    #[serde(default)]
+    pub job_type: Option<String>,
+    /// 1 active, 2 deleted.
+    #[serde(default)]
+    pub state: Option<i64>,
+}
+
+/// A run of a job.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Run {
+    /// Id.
+    pub id: u64,
+    /// The job.
+    #[serde(default)]
+    pub job_definition_id: Option<u64>,
+    /// The project.
+    #[serde(default)]
+    pub project_id: Option<u64>,
+    /// 1 queued, 2 starting, 3 running, 10 success, 20 error, 30 cancelled.
+    #[serde(default)]
+    pub status: i64,
+    /// The status in words.
+    #[serde(default)]
+    pub status_humanized: Option<String>,
+    /// Why it ended as it did.
+    #[serde(default)]
+    pub status_message: Option<String>,
+    /// Its page in the UI.
+    #[serde(default)]
+    pub href: Option<String>,
+    /// The branch built.
+    #[serde(default)]
+    pub git_branch: Option<String>,
+    /// The commit built.
+    #[serde(default)]
+    pub git_sha: Option<String>,
+    /// When it finished (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    /// Whether artifacts were saved.
+    #[serde(default)]
+    pub artifacts_saved: Option<bool>,
+    /// Whether docs were generated.
+    #[serde(default)]
+    pub has_docs_generated: Option<bool>,
+    /// Whether sources.json was generated.
+    #[serde(default)]
+    pub has_sources_generated: Option<bool>,
+    /// Steps, with `include_related=run_steps`.
+    #[serde(default)]
+    pub run_steps: Option<Vec<RunStep>>,
+}
+
+/// Run status codes.
+pub mod status {
+    /// Success.
+    pub const SUCCESS: i64 = 10;
+    /// Error.
+    pub const ERROR: i64 = 20;
+    /// Cancelled.
+    pub const CANCELLED: i64 = 30;
+}
+
+/// A step of a run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunStep {
+    /// 1-based position among the run's steps.
+    #[serde(default)]
+    pub index: Option<u32>,
+    /// ``Invoke dbt with `dbt build` `` and the like.
+    #[serde(default)]
+    pub name: String,
+    /// Status code, as for runs.
+    #[serde(default)]
+    pub status: Option<i64>,
+}
+
+impl RunStep {
+    /// The dbt command of an ``Invoke dbt with `dbt ...` `` step.
+    pub fn dbt_command(&self) -> Option<&str> {
+        let start = self.name.find('`')?;
+        let rest = &self.name[start + 1..];
+        let end = rest.find('`')?;
+        Some(&rest[..end])
+    }
+
+    /// The dbt subcommand (`build`, `run`, `docs`, `source`...).
+    pub fn dbt_subcommand(&self) -> Option<&str> {
+        self.dbt_command()?.split_whitespace().find(|w| *w != "dbt" && !w.starts_with('-'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_step_commands() {
+        let s = RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None };
+        assert_eq!(s.dbt_command(), Some("dbt build --select x"));
+        assert_eq!(s.dbt_subcommand(), Some("build"));
+        let s = RunStep { index: Some(1), name: "Clone git repository".into(), status: None };
+        assert_eq!(s.dbt_subcommand(), None);
+    }
+
+    #[test]
+    fn parses_fourteen_digit_ids_and_nulls() {
+        let run: Run = serde_json::from_str(
+            r#"{"id":70403117937023,"job_definition_id":70403103922125,"status":10,"finished_at":null,"extra_field":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(run.id, 70403117937023);
+        assert_eq!(run.finished_at, None);
+    }
+}

@@ -1,0 +1,267 @@
+//! manifest.json (schema v1 to v12, newer read best-effort): the project's
+//! resources, their configuration, columns and lineage.
+
+use serde::Deserialize;
+
+use super::Metadata;
+use super::lenient;
+
+/// The parts of a manifest the catalog needs. `macros`, `docs`, `disabled`,
+/// `parent_map`, `child_map` and the rest are skipped without being kept.
+#[derive(Debug, Default, Deserialize)]
+pub struct Manifest {
+    /// Schema version and the writing dbt.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Models, seeds, snapshots, tests, analyses, operations.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub nodes: Vec<Resource>,
+    /// Sources.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub sources: Vec<Resource>,
+    /// Exposures.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub exposures: Vec<Resource>,
+    /// Metrics.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub metrics: Vec<Resource>,
+    /// Semantic models (v10+).
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub semantic_models: Vec<Resource>,
+    /// Saved queries (v11+).
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub saved_queries: Vec<Resource>,
+    /// Unit tests (v12+).
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub unit_tests: Vec<Resource>,
+}
+
+impl Manifest {
+    /// Every resource, in document order per section.
+    pub fn into_resources(self) -> impl Iterator<Item = Resource> {
+        self.nodes
+            .into_iter()
+            .chain(self.sources)
+            .chain(self.exposures)
+            .chain(self.metrics)
+            .chain(self.semantic_models)
+            .chain(self.saved_queries)
+            .chain(self.unit_tests)
+    }
+}
+
+/// Any resource of a manifest: the union of the fields the catalog reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct Resource {
+    /// `model.pkg.name` and the like.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub unique_id: String,
+    /// `model`, `source`, `metric`...
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub resource_type: String,
+    /// The name.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    /// The package.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub package_name: String,
+    /// The defining file.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub original_file_path: Option<String>,
+    /// Warehouse database.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub database: Option<String>,
+    /// Warehouse schema.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub schema: Option<String>,
+    /// Relation alias (models, seeds, snapshots).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub alias: Option<String>,
+    /// Table identifier (sources).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub identifier: Option<String>,
+    /// The quoted relation (compiled nodes, sources; v8+ on all relations).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub relation_name: Option<String>,
+    /// Config: materialization, tags, meta.
+    #[serde(default)]
+    pub config: Option<Config>,
+    /// Description.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub description: String,
+    /// Label (exposures, metrics).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub label: Option<String>,
+    /// Tags.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub tags: Vec<String>,
+    /// Meta map.
+    #[serde(default)]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Documented columns keyed by name.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub columns: Vec<ColumnDef>,
+    /// Lineage.
+    #[serde(default)]
+    pub depends_on: Option<DependsOn>,
+    /// SQL as written (`raw_sql` before v7).
+    #[serde(default, alias = "raw_sql", deserialize_with = "lenient::opt_string")]
+    pub raw_code: Option<String>,
+    /// SQL as compiled (`compiled_sql` before v7).
+    #[serde(default, alias = "compiled_sql", deserialize_with = "lenient::opt_string")]
+    pub compiled_code: Option<String>,
+    /// Generic tests: which test.
+    #[serde(default)]
+    pub test_metadata: Option<TestMetadata>,
+    /// Generic tests: the column tested.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub column_name: Option<String>,
+    /// Tests (v9+): the node tested.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub attached_node: Option<String>,
+    /// Unit tests: the model tested.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub model: Option<String>,
+    /// Exposures, groups: the owner.
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    /// Models (v12, dbt 1.9+): the declared primary key.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub primary_key: Vec<String>,
+    /// Models (v9+): constraints.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    /// Sources: freshness criteria.
+    #[serde(default)]
+    pub freshness: Option<serde_json::Value>,
+    /// Semantic models: the relation they read.
+    #[serde(default)]
+    pub node_relation: Option<NodeRelation>,
+}
+
+/// Node config: an open map of which the catalog reads a few keys.
+#[derive(Debug, Default, Deserialize)]
+pub struct Config {
+    /// `table`, `view`, `incremental`, `ephemeral`, `test`...
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub materialized: Option<String>,
+    /// Tags set in config.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub tags: Vec<String>,
+    /// Meta set in config.
+    #[serde(default)]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Test severity.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub severity: Option<String>,
+}
+
+/// A documented column.
+#[derive(Debug, Default, Deserialize)]
+pub struct ColumnDef {
+    /// The name as written in YAML.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    /// Description.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub description: String,
+    /// Declared type.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub data_type: Option<String>,
+    /// Column constraints (v9+).
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+/// A model or column constraint.
+#[derive(Debug, Default, Deserialize)]
+pub struct Constraint {
+    /// `primary_key`, `not_null`, `unique`...
+    #[serde(default, rename = "type", deserialize_with = "lenient::string")]
+    pub kind: String,
+    /// For model-level constraints: the columns.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub columns: Vec<String>,
+}
+
+/// `depends_on`.
+#[derive(Debug, Default, Deserialize)]
+pub struct DependsOn {
+    /// Unique ids of upstream resources.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub nodes: Vec<String>,
+}
+
+/// `test_metadata` of generic tests.
+#[derive(Debug, Default, Deserialize)]
+pub struct TestMetadata {
+    /// `unique`, `not_null`, `relationships`...
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    /// Arguments, of which `column_name` matters.
+    #[serde(default)]
+    pub kwargs: Option<TestKwargs>,
+}
+
+/// The arguments of a generic test that the catalog reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct TestKwargs {
+    /// The column tested.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub column_name: Option<String>,
+}
+
+/// An owner.
+#[derive(Debug, Default, Deserialize)]
+pub struct Owner {
+    /// Name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    /// Email.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub email: Option<String>,
+}
+
+/// `node_relation` of semantic models.
+#[derive(Debug, Default, Deserialize)]
+pub struct NodeRelation {
+    /// Alias.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub alias: Option<String>,
+    /// Schema.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub schema_name: Option<String>,
+    /// Database.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub database: Option<String>,
+    /// Quoted relation.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub relation_name: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_v6_and_v12_shapes() {
+        let v6 = r#"{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/manifest/v6.json"},
+            "nodes":{"model.p.a":{"unique_id":"model.p.a","resource_type":"model","name":"a","raw_sql":"select 1",
+              "compiled_sql":"select 1","depends_on":{"macros":[],"nodes":["seed.p.s"]},"config":{"materialized":"view"},
+              "columns":{"id":{"name":"id","description":"key","data_type":null,"meta":{}}}}},
+            "macros":{"macro.x":{"huge":[1,2,3]}},"disabled":[],"parent_map":null}"#;
+        let m: Manifest = crate::artifacts::parse("manifest.json", v6.as_bytes()).unwrap();
+        let n = &m.nodes[0];
+        assert_eq!(n.raw_code.as_deref(), Some("select 1"));
+        assert_eq!(n.depends_on.as_ref().unwrap().nodes, vec!["seed.p.s"]);
+        assert_eq!(n.columns[0].name, "id");
+        assert_eq!(m.metadata.schema(), Some(("manifest".into(), 6)));
+        let v12 = r#"{"nodes":{"model.p.b":{"unique_id":"model.p.b","resource_type":"model","name":"b",
+              "raw_code":"select 2","primary_key":["id"],"meta":null,"description":null,
+              "depends_on":{"nodes":[],"nodes_with_ref_location":[["model.p.a",{"line":1}]]}}},
+              "disabled":{"model.p.c":[{"x":1}]},"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/manifest/v12.json"}}"#;
+        let m: Manifest = crate::artifacts::parse("manifest.json", v12.as_bytes()).unwrap();
+        assert_eq!(m.nodes[0].primary_key, vec!["id"]);
+        assert_eq!(m.nodes[0].description, "");
+    }
+}

@@ -1,0 +1,141 @@
+//! dbt artifact parsers. Each reads a body as a stream into typed structs that
+//! keep only what the catalog needs; unknown fields are skipped unread.
+
+pub mod lenient;
+pub mod manifest;
+pub mod run_results;
+pub mod sources;
+pub mod warehouse;
+
+use std::io::{BufReader, Read};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// The newest schema version of each artifact kind this parser knows.
+pub const KNOWN_LATEST: [(&str, u32); 4] = [("manifest", 12), ("run-results", 6), ("sources", 3), ("catalog", 1)];
+
+/// `metadata` of an artifact.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Metadata {
+    /// `https://schemas.getdbt.com/dbt/<kind>/v<N>.json`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub dbt_schema_version: Option<String>,
+    /// The dbt version that wrote it (informative only).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub dbt_version: Option<String>,
+    /// When it was written.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub generated_at: Option<String>,
+}
+
+impl Metadata {
+    /// The kind and version number of `dbt_schema_version`.
+    pub fn schema(&self) -> Option<(String, u32)> {
+        let url = self.dbt_schema_version.as_deref()?;
+        let mut parts = url.trim_end_matches(".json").rsplit('/');
+        let version = parts.next()?.strip_prefix('v')?.parse().ok()?;
+        let kind = parts.next()?.to_string();
+        Some((kind, version))
+    }
+
+    /// Checks that the artifact is of `kind`; returns a warning when its version
+    /// is newer than this parser knows (it is then read best-effort).
+    pub fn check(&self, artifact: &str, kind: &str) -> Result<Option<String>> {
+        let Some((found, version)) = self.schema() else {
+            return Err(Error::BadArtifact(format!(
+                "{artifact}: no `metadata.dbt_schema_version`; is this a dbt {kind} file?"
+            )));
+        };
+        if found != kind {
+            return Err(Error::BadArtifact(format!("{artifact}: expected a dbt {kind} file, got a {found} file")));
+        }
+        let latest = KNOWN_LATEST.iter().find(|(k, _)| *k == kind).map_or(0, |(_, v)| *v);
+        Ok((version > latest).then(|| {
+            format!("{artifact}: schema {kind}/v{version} is newer than v{latest}, which this plugin knows; read best-effort")
+        }))
+    }
+}
+
+/// Counts bytes as they are read and reports them.
+pub struct Counting<R, F> {
+    inner: R,
+    /// Bytes read so far.
+    pub bytes: u64,
+    report: F,
+    next_report: u64,
+}
+
+const REPORT_EVERY: u64 = 1 << 20;
+
+impl<R: Read, F: FnMut(u64)> Counting<R, F> {
+    /// Wraps `inner`; `report` is called about every MiB.
+    pub fn new(inner: R, report: F) -> Self {
+        Counting { inner, bytes: 0, report, next_report: REPORT_EVERY }
+    }
+}
+
+impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        if self.bytes >= self.next_report {
+            (self.report)(self.bytes);
+            self.next_report = self.bytes + REPORT_EVERY;
+        }
+        Ok(n)
+    }
+}
+
+/// Parses a JSON artifact from a stream into `T`, naming `artifact` in errors.
+pub fn parse<T: DeserializeOwned>(artifact: &str, body: impl Read) -> Result<T> {
+    let reader = BufReader::with_capacity(64 * 1024, body);
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let value = T::deserialize(&mut de).map_err(|e| json_error(artifact, e))?;
+    de.end().map_err(|e| json_error(artifact, e))?;
+    Ok(value)
+}
+
+fn json_error(artifact: &str, e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => Error::Network(format!("downloading {artifact} broke off: {e}")),
+        Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
+        Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
+        Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_schema_versions() {
+        let m = Metadata {
+            dbt_schema_version: Some("https://schemas.getdbt.com/dbt/manifest/v12.json".into()),
+            ..Default::default()
+        };
+        assert_eq!(m.schema(), Some(("manifest".into(), 12)));
+        assert_eq!(m.check("manifest.json", "manifest").unwrap(), None);
+        assert!(m.check("x", "run-results").is_err());
+        let newer = Metadata { dbt_schema_version: Some("https://schemas.getdbt.com/dbt/manifest/v20.json".into()), ..Default::default() };
+        assert!(newer.check("manifest.json", "manifest").unwrap().is_some());
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_artifact() {
+        #[derive(Deserialize, Debug)]
+        struct Doc {
+            #[allow(dead_code)]
+            a: u32,
+        }
+        for body in ["", "{\"a\": 1", "{\"a\": \"x\"}", "[1,2]", "{\"a\":1} trailing", &"[".repeat(100_000)] {
+            let err = parse::<Doc>("doc.json", body.as_bytes()).unwrap_err();
+            assert_eq!(err.kind(), "bad-artifact", "{body:.20}");
+            assert!(err.message().starts_with("doc.json"));
+        }
+    }
+}

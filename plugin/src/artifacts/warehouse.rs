@@ -1,0 +1,46 @@
+//! catalog.json (schema v1): what the warehouse says about each relation:
+//! column types and statistics.
+
+use serde::Deserialize;
+
+use super::Metadata;
+use super::lenient;
+
+/// The parts of catalog.json the catalog needs.
+#[derive(Debug, Default, Deserialize)]
+pub struct WarehouseCatalog {
+    /// Schema version.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Relations of models, seeds, snapshots, keyed by unique id.
+    #[serde(default, deserialize_with = "lenient::map_entries")]
+    pub nodes: Vec<(String, Relation)>,
+    /// Relations of sources, keyed by unique id.
+    #[serde(default, deserialize_with = "lenient::map_entries")]
+    pub sources: Vec<(String, Relation)>,
+}
+
+/// A relation in the warehouse.
+#[derive(Debug, Default, Deserialize)]
+pub struct Relation {
+    /// Columns keyed by the warehouse's spelling of their names.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub columns: Vec<WarehouseColumn>,
+}
+
+/// A column in the warehouse.
+#[derive(Debug, Default, Deserialize)]
+pub struct WarehouseColumn {
+    /// The name.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    /// The type.
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
+    pub data_type: Option<String>,
+    /// The position.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub index: Option<u64>,
+    /// The warehouse comment.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub comment: Option<String>,
+}

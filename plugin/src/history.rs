@@ -1,0 +1,281 @@
+//! The sync history, kept in the host's key-value store: one key per sync
+//! record (with its log) and one per catalog, so that listing never reads
+//! catalogs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Node};
+use crate::error::{Error, Result};
+
+/// The host's key-value store.
+pub trait KvStore {
+    /// Reads a value.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Writes a value atomically.
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Lists keys with a prefix, ascending.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, String>;
+}
+
+/// Where a sync stands (mirrors the WIT enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// Running or interrupted.
+    Running,
+    /// Succeeded.
+    Succeeded,
+    /// Succeeded with warnings.
+    SucceededWithWarnings,
+    /// Failed.
+    Failed,
+}
+
+/// A run a sync used (mirrors the WIT record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunUsed {
+    /// Job.
+    pub job_id: u64,
+    /// Run.
+    pub run_id: u64,
+    /// `docs` or `freshness`.
+    pub purpose: String,
+    /// Artifacts read.
+    pub artifacts: Vec<String>,
+    /// UI link.
+    pub href: Option<String>,
+    /// Branch.
+    pub git_branch: Option<String>,
+    /// Commit.
+    pub git_sha: Option<String>,
+    /// Finish time.
+    pub finished_at: Option<String>,
+}
+
+/// What changed since the previous sync (mirrors the WIT record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    /// The sync compared against.
+    pub previous_sync_id: u64,
+    /// New entries.
+    pub added: u32,
+    /// Gone entries.
+    pub removed: u32,
+    /// Changed entries.
+    pub modified: u32,
+}
+
+/// One sync (mirrors the WIT `sync-record`, plus its log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRecord {
+    /// Id.
+    pub id: u64,
+    /// Status.
+    pub status: SyncStatus,
+    /// Who asked.
+    pub triggered_by: String,
+    /// Start.
+    pub started_at: String,
+    /// End.
+    pub finished_at: Option<String>,
+    /// Runs used.
+    pub runs: Vec<RunUsed>,
+    /// Entries per resource type.
+    pub counts: BTreeMap<String, u32>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Why it failed.
+    pub error: Option<Error>,
+    /// Changes since the previous successful sync.
+    pub changes: Option<ChangeSummary>,
+    /// Log lines.
+    #[serde(default)]
+    pub log: Vec<String>,
+}
+
+fn record_key(id: u64) -> String {
+    format!("sync/{id:020}")
+}
+
+fn catalog_key(id: u64) -> String {
+    format!("catalog/{id:020}")
+}
+
+fn storage(e: String) -> Error {
+    Error::Storage(format!("the sync history could not be accessed: {e}"))
+}
+
+/// The history over a store.
+pub struct History<'a> {
+    store: &'a dyn KvStore,
+}
+
+impl<'a> History<'a> {
+    /// The history in `store`.
+    pub fn new(store: &'a dyn KvStore) -> Self {
+        History { store }
+    }
+
+    fn ids(&self) -> Result<Vec<u64>> {
+        let keys = self.store.list("sync/").map_err(storage)?;
+        let mut ids: Vec<u64> = keys.iter().filter_map(|k| k.strip_prefix("sync/")?.parse().ok()).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The id the next sync gets.
+    pub fn next_id(&self) -> Result<u64> {
+        Ok(self.ids()?.last().map_or(1, |last| last + 1))
+    }
+
+    /// Writes a record (creating or replacing it).
+    pub fn save(&self, record: &SyncRecord) -> Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Storage(e.to_string()))?;
+        self.store.set(&record_key(record.id), &bytes).map_err(storage)
+    }
+
+    /// Writes the catalog of a sync.
+    pub fn save_catalog(&self, id: u64, catalog: &Catalog) -> Result<()> {
+        let bytes = serde_json::to_vec(catalog).map_err(|e| Error::Storage(e.to_string()))?;
+        self.store.set(&catalog_key(id), &bytes).map_err(storage)
+    }
+
+    /// Reads one record; an unreadable record is reported, not fatal to listing.
+    pub fn get(&self, id: u64) -> Result<Option<SyncRecord>> {
+        let Some(bytes) = self.store.get(&record_key(id)).map_err(storage)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("sync {id} in the history is unreadable: {e}")))
+    }
+
+    /// Reads the catalog of a sync.
+    pub fn catalog(&self, id: u64) -> Result<Option<Catalog>> {
+        let Some(bytes) = self.store.get(&catalog_key(id)).map_err(storage)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("the catalog of sync {id} is unreadable: {e}")))
+    }
+
+    /// Records newest first, at most `limit`; unreadable records are skipped.
+    pub fn list(&self, limit: Option<u32>) -> Result<Vec<SyncRecord>> {
+        let limit = limit.map_or(usize::MAX, |l| l as usize);
+        let mut out = Vec::new();
+        for id in self.ids()?.into_iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            if let Ok(Some(r)) = self.get(id) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest sync that produced a catalog.
+    pub fn latest_successful(&self) -> Result<Option<SyncRecord>> {
+        for id in self.ids()?.into_iter().rev() {
+            if let Ok(Some(r)) = self.get(id)
+                && matches!(r.status, SyncStatus::Succeeded | SyncStatus::SucceededWithWarnings)
+            {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn fingerprint(node: &Node) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(node).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
+/// Compares two catalogs by unique id and content.
+pub fn diff(previous_sync_id: u64, previous: &Catalog, current: &Catalog) -> ChangeSummary {
+    let before: HashMap<&str, u64> = previous.nodes.iter().map(|n| (n.unique_id.as_str(), fingerprint(n))).collect();
+    let mut summary = ChangeSummary { previous_sync_id, added: 0, removed: 0, modified: 0 };
+    let mut seen = 0usize;
+    for n in &current.nodes {
+        match before.get(n.unique_id.as_str()) {
+            None => summary.added += 1,
+            Some(f) => {
+                seen += 1;
+                if *f != fingerprint(n) {
+                    summary.modified += 1;
+                }
+            }
+        }
+    }
+    summary.removed = (before.len() - seen.min(before.len())) as u32;
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[derive(Default)]
+    struct MemStore(RefCell<BTreeMap<String, Vec<u8>>>);
+
+    impl KvStore for MemStore {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+            Ok(self.0.borrow().get(key).cloned())
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+            self.0.borrow_mut().insert(key.to_string(), value.to_vec());
+            Ok(())
+        }
+        fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
+            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        }
+    }
+
+    fn record(id: u64, status: SyncStatus) -> SyncRecord {
+        SyncRecord {
+            id,
+            status,
+            triggered_by: "test".into(),
+            started_at: "t".into(),
+            finished_at: None,
+            runs: vec![],
+            counts: BTreeMap::new(),
+            warnings: vec![],
+            error: None,
+            changes: None,
+            log: vec![],
+        }
+    }
+
+    #[test]
+    fn lists_newest_first_and_skips_corrupt_records() {
+        let store = MemStore::default();
+        let h = History::new(&store);
+        assert_eq!(h.next_id().unwrap(), 1);
+        for id in 1..=10 {
+            h.save(&record(id, if id == 10 { SyncStatus::Failed } else { SyncStatus::Succeeded })).unwrap();
+        }
+        store.set("sync/00000000000000000005", b"{broken").unwrap();
+        let ids: Vec<u64> = h.list(None).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![10, 9, 8, 7, 6, 4, 3, 2, 1]);
+        assert_eq!(h.list(Some(2)).unwrap().len(), 2);
+        assert_eq!(h.next_id().unwrap(), 11);
+        assert_eq!(h.latest_successful().unwrap().unwrap().id, 9);
+        assert!(h.get(5).is_err());
+    }
+
+    #[test]
+    fn diff_counts_added_removed_modified() {
+        let node = |id: &str, d: &str| Node { unique_id: id.into(), description: d.into(), ..Node::default() };
+        let a = Catalog { nodes: vec![node("a", ""), node("b", ""), node("c", "")] };
+        let b = Catalog { nodes: vec![node("a", ""), node("b", "changed"), node("d", "")] };
+        assert_eq!(diff(1, &a, &b), ChangeSummary { previous_sync_id: 1, added: 1, removed: 1, modified: 1 });
+    }
+}

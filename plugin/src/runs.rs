@@ -1,0 +1,115 @@
+//! Choosing runs and the steps whose artifacts to read.
+
+use crate::api::Client;
+use crate::api::models::{Run, status};
+use crate::connect::Purpose;
+use crate::error::{Error, Result};
+
+/// Whether a successful run saved the artifacts of `purpose`.
+fn usable(run: &Run, purpose: Purpose) -> bool {
+    run.status == status::SUCCESS
+        && run.artifacts_saved != Some(false)
+        && (purpose != Purpose::Freshness || run.has_sources_generated != Some(false))
+}
+
+/// The newest successful run of `job_id` that saved the artifacts of `purpose`,
+/// however many failed or running runs came after it.
+pub fn latest_usable(client: &Client, job_id: u64, purpose: Purpose) -> Result<Option<Run>> {
+    latest_matching(client, job_id, purpose, |_| true)
+}
+
+/// The newest usable run of `job_id` on git branch `branch`.
+pub fn latest_on_branch(client: &Client, job_id: u64, purpose: Purpose, branch: &str) -> Result<Option<Run>> {
+    latest_matching(client, job_id, purpose, |r| r.git_branch.as_deref() == Some(branch))
+}
+
+fn latest_matching(client: &Client, job_id: u64, purpose: Purpose, keep: impl Fn(&Run) -> bool) -> Result<Option<Run>> {
+    let mut found = None;
+    client.for_each_page(
+        &format!("{}/runs/", client.v2()),
+        &[
+            ("job_definition_id", job_id.to_string()),
+            ("status", status::SUCCESS.to_string()),
+            ("order_by", "-finished_at".to_string()),
+        ],
+        &format!("the runs of job {job_id}"),
+        |page: Vec<Run>| {
+            found = page.into_iter().find(|r| usable(r, purpose) && keep(r));
+            found.is_none()
+        },
+    )?;
+    Ok(found)
+}
+
+/// One run with its steps.
+pub fn get_run(client: &Client, run_id: u64) -> Result<Run> {
+    client.get_data(
+        &format!("{}/runs/{run_id}/?include_related={}", client.v2(), crate::api::client::encode("run_steps,job")),
+        &format!("run {run_id}"),
+    )
+}
+
+/// The step whose run_results.json describes the build: the last step that
+/// invokes `dbt build`, `run`, `test`, `seed` or `snapshot` (a trailing
+/// `dbt docs generate` step writes results without test outcomes).
+pub fn results_step(run: &Run) -> Option<u32> {
+    let steps = run.run_steps.as_ref()?;
+    steps
+        .iter()
+        .filter(|s| matches!(s.dbt_subcommand(), Some("build" | "run" | "test" | "seed" | "snapshot")))
+        .filter_map(|s| s.index)
+        .max()
+}
+
+/// The step that ran `dbt source freshness`.
+pub fn freshness_step(run: &Run) -> Option<u32> {
+    let steps = run.run_steps.as_ref()?;
+    steps.iter().filter(|s| s.dbt_command().is_some_and(|c| c.contains("source freshness"))).filter_map(|s| s.index).max()
+}
+
+/// Checks that a run named by the user can be used for the project.
+pub fn check_given_run(run: &Run, project_id: u64) -> Result<()> {
+    if run.project_id.is_some_and(|p| p != project_id) {
+        return Err(Error::NotFound(format!(
+            "run {} belongs to project {}, not to the configured project {project_id}",
+            run.id,
+            run.project_id.unwrap_or(0)
+        )));
+    }
+    if run.status != status::SUCCESS && run.status != status::ERROR {
+        return Err(Error::RunFailed(format!(
+            "run {} has status {} and cannot be synced; use a finished run",
+            run.id,
+            run.status_humanized.as_deref().unwrap_or("unknown")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::models::RunStep;
+
+    fn step(index: u32, name: &str) -> RunStep {
+        RunStep { index: Some(index), name: name.into(), status: Some(10) }
+    }
+
+    #[test]
+    fn picks_the_build_step_not_docs_generate() {
+        let run: Run = serde_json::from_str(r#"{"id":1,"status":10}"#).unwrap();
+        assert_eq!(results_step(&run), None);
+        let run = Run {
+            run_steps: Some(vec![
+                step(1, "Clone git repository"),
+                step(2, "Invoke dbt with `dbt deps`"),
+                step(3, "Invoke dbt with `dbt source freshness`"),
+                step(4, "Invoke dbt with `dbt build`"),
+                step(5, "Invoke dbt with `dbt docs generate`"),
+            ]),
+            ..run
+        };
+        assert_eq!(results_step(&run), Some(4));
+        assert_eq!(freshness_step(&run), Some(3));
+    }
+}

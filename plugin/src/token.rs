@@ -1,0 +1,78 @@
+//! The API token, wrapped so that it cannot leak through `Debug` or `Display`.
+
+use std::fmt;
+
+/// A dbt Cloud API token. Its `Debug` and `Display` print `<redacted>`; the
+/// only way to the secret is [`ApiToken::authorization`], for the one header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// Wraps a token after checking that it can be sent in a header.
+    pub fn new(raw: &str) -> crate::error::Result<Self> {
+        let field = "api-token";
+        if raw.is_empty() {
+            return Err(crate::error::Error::setting(field, "the API token is empty"));
+        }
+        if raw.len() > 4096 {
+            return Err(crate::error::Error::setting(field, "the API token is longer than 4096 bytes"));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
+            return Err(crate::error::Error::setting(
+                field,
+                "the API token contains spaces, line breaks or non-ASCII characters; paste it again without them",
+            ));
+        }
+        Ok(ApiToken(raw.to_string()))
+    }
+
+    /// The `Authorization` header value (`Bearer <token>`).
+    pub fn authorization(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+
+    /// A personal (user) token starts with `dbtu_` and carries its user's full rights.
+    pub fn is_personal(&self) -> bool {
+        self.0.starts_with("dbtu_")
+    }
+
+    /// Removes every occurrence of the token from `text` (defence in depth for
+    /// messages that echo server responses).
+    pub fn scrub(&self, text: &str) -> String {
+        text.replace(&self.0, "<redacted>")
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+impl fmt::Display for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_hide_the_secret() {
+        let t = ApiToken::new("dbtc_secret123").unwrap();
+        assert!(!format!("{t:?} {t}").contains("secret123"));
+        assert_eq!(t.authorization(), "Bearer dbtc_secret123");
+        assert_eq!(t.scrub("x dbtc_secret123 y"), "x <redacted> y");
+    }
+
+    #[test]
+    fn rejects_tokens_that_cannot_be_sent() {
+        for bad in ["", "a b", "abc\n", "tok\u{e9}n"] {
+            let err = ApiToken::new(bad).unwrap_err();
+            assert_eq!(err.kind(), "invalid-setting", "{bad:?}");
+            assert!(!err.message().contains(bad) || bad.is_empty());
+        }
+    }
+}
