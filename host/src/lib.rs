@@ -1,1 +1,55 @@
-pub fn x(){}
+//! The reference host of model-sync plugins: loads a component with
+//! wasmtime, runs each instance in a sandbox (outbound HTTP only to allowed
+//! origins, no filesystem, environment or sockets, a memory cap, a deadline per
+//! call, HTTP timeouts and a response size cap) and keeps the plugin's
+//! key-value store in a state directory.
+//!
+//! ```no_run
+//! # async fn demo(wasm: &[u8]) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use model_sync_host::{FileStore, Runtime, SandboxPolicy, Origin, SessionOptions, api};
+//! let runtime = Runtime::new(wasm, None)?;
+//! let policy = SandboxPolicy { allowed: vec![Origin::parse("https://ab123.us1.dbt.com")?], ..Default::default() };
+//! let store = Arc::new(FileStore::open(std::path::Path::new("state/kv"), 1 << 30)?);
+//! let mut session = runtime
+//!     .instantiate(SessionOptions { policy, store, events: Arc::new(|e| eprintln!("{e:?}")), secrets: vec![] })
+//!     .await?;
+//! let syncs = session.list_syncs(None).await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+#[allow(missing_docs)]
+pub mod bindings;
+pub mod bundled;
+pub mod kv;
+pub mod policy;
+pub mod runtime;
+
+/// The plugin's types (`Settings`, `SyncRecord`, `Error`...), as bindgen made them.
+pub use bindings::exports::modelsync::plugin::model_sync as api;
+pub use kv::FileStore;
+pub use policy::{Origin, SandboxPolicy};
+pub use runtime::{CallError, Event, EventSink, Runtime, Session, SessionOptions};
+
+/// The kind (as in the WIT variant) and message of a plugin error.
+pub fn describe_error(e: &api::Error) -> (&'static str, String) {
+    use api::Error as E;
+    match e {
+        E::InvalidSetting(p) => ("invalid-setting", format!("{}: {}", p.field, p.message)),
+        E::NotConfigured(m) => ("not-configured", m.clone()),
+        E::Unauthorized(m) => ("unauthorized", m.clone()),
+        E::Forbidden(m) => ("forbidden", m.clone()),
+        E::NotFound(m) => ("not-found", m.clone()),
+        E::ApiNotEnabled(m) => ("api-not-enabled", m.clone()),
+        E::RateLimited(r) => ("rate-limited", r.message.clone()),
+        E::Network(m) => ("network", m.clone()),
+        E::NetworkDenied(m) => ("network-denied", m.clone()),
+        E::Timeout(m) => ("timeout", m.clone()),
+        E::Upstream(m) => ("upstream", m.clone()),
+        E::BadArtifact(m) => ("bad-artifact", m.clone()),
+        E::RunFailed(m) => ("run-failed", m.clone()),
+        E::Storage(m) => ("storage", m.clone()),
+        E::Other(m) => ("other", m.clone()),
+    }
+}

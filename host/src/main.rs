@@ -1,1 +1,37 @@
-fn main(){}
+//! `model-sync`: the command line of the reference host.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: host: starting the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::commands::run(&args)) {
+        Ok(outcome) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+            } else {
+                print!("{}", outcome.text);
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(f) => {
+            let first_line = f.message.lines().next().unwrap_or("").to_string();
+            if args.json {
+                let doc = serde_json::json!({"error": cli::output::error_json(&f.kind, &f.message)});
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else if f.message.contains('\n') {
+                eprint!("{}", f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
+            }
+            eprintln!("error: {}: {first_line}", f.kind);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

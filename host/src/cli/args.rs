@@ -1,0 +1,127 @@
+//! Command-line arguments (the contract in DESIGN.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sync a dbt Cloud project's models into a catalog, through a sandboxed
+/// WebAssembly plugin. The API token comes from DBT_CLOUD_API_TOKEN.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "model-sync", version, about)]
+pub struct Cli {
+    /// Where settings, the sync history and the compiled plugin are kept.
+    #[arg(long, global = true, env = "MODEL_SYNC_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Run this component instead of the bundled dbt Cloud plugin.
+    #[arg(long, global = true)]
+    pub plugin: Option<PathBuf>,
+    /// Print one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Sandbox limits.
+    #[command(flatten)]
+    pub limits: Limits,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sandbox limits settable from the command line.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Linear memory cap of the plugin, MiB.
+    #[arg(long, global = true, default_value_t = 1024)]
+    pub memory_mb: usize,
+    /// Wall-clock deadline of one plugin call, seconds.
+    #[arg(long, global = true, default_value_t = 7200)]
+    pub call_timeout: u64,
+    /// HTTP connect timeout, seconds.
+    #[arg(long, global = true, default_value_t = 15)]
+    pub connect_timeout: u64,
+    /// HTTP timeout until the response head, seconds.
+    #[arg(long, global = true, default_value_t = 120)]
+    pub first_byte_timeout: u64,
+    /// HTTP timeout between two pieces of a response body, seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub between_bytes_timeout: u64,
+    /// Total response bytes one plugin call may receive, MiB.
+    #[arg(long, global = true, default_value_t = 4096)]
+    pub max_response_mb: u64,
+}
+
+/// The commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Start the built-in dbt Cloud emulator with a bundled real dbt project and
+    /// run configure, sync and syncs against it.
+    Demo,
+    /// Check and store the connection settings.
+    Configure(ConfigureArgs),
+    /// List past syncs, newest first.
+    Syncs {
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Run a sync.
+    Sync(SyncArgs),
+    /// Show one sync: its summary, catalog and log.
+    Show {
+        /// The sync's id.
+        sync_id: u64,
+        /// Print the log.
+        #[arg(long)]
+        logs: bool,
+    },
+    /// Check the connection step by step and say what to fix.
+    Doctor,
+}
+
+/// `configure` arguments.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigureArgs {
+    /// A dbt Cloud URL copied from the browser (gives host, account and project).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The access URL, e.g. https://ab123.us1.dbt.com.
+    #[arg(long, env = "DBT_CLOUD_HOST")]
+    pub host: Option<String>,
+    /// The account id.
+    #[arg(long, env = "DBT_CLOUD_ACCOUNT_ID")]
+    pub account_id: Option<u64>,
+    /// The project id.
+    #[arg(long, env = "DBT_CLOUD_PROJECT_ID")]
+    pub project_id: Option<u64>,
+    /// The job whose runs produce manifest.json and run_results.json.
+    #[arg(long)]
+    pub docs_job_id: Option<u64>,
+    /// The job whose runs produce sources.json.
+    #[arg(long)]
+    pub freshness_job_id: Option<u64>,
+}
+
+/// `sync` arguments.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SyncArgs {
+    /// Use this run of the docs job (for example a pull-request CI run).
+    #[arg(long, conflicts_with_all = ["branch", "run_job"])]
+    pub run_id: Option<u64>,
+    /// Use the latest successful run on this git branch.
+    #[arg(long, conflicts_with = "run_job")]
+    pub branch: Option<String>,
+    /// Start the docs job in dbt Cloud and wait for it.
+    #[arg(long)]
+    pub run_job: bool,
+    /// With --run-job: how long to wait, seconds.
+    #[arg(long, requires = "run_job")]
+    pub timeout: Option<u32>,
+    /// With --run-job: cancel the run when the wait times out.
+    #[arg(long, requires = "run_job")]
+    pub cancel_on_timeout: bool,
+    /// Download again even if the runs are those the previous sync used.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep raw and compiled SQL in the catalog.
+    #[arg(long)]
+    pub include_code: bool,
+}

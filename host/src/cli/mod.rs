@@ -1,0 +1,6 @@
+//! The `model-sync` command line.
+
+pub mod args;
+pub mod commands;
+pub mod output;
+pub mod state;

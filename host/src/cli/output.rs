@@ -1,0 +1,187 @@
+//! JSON documents (the scripting contract) and human-readable text.
+
+use model_sync_host::api;
+use serde_json::{Map, Value, json};
+
+fn status_name(s: api::SyncStatus) -> &'static str {
+    match s {
+        api::SyncStatus::Running => "running",
+        api::SyncStatus::Succeeded => "succeeded",
+        api::SyncStatus::SucceededWithWarnings => "succeeded_with_warnings",
+        api::SyncStatus::Failed => "failed",
+    }
+}
+
+/// An error as `{"kind", "message"}`.
+pub fn error_json(kind: &str, message: &str) -> Value {
+    json!({"kind": kind, "message": message})
+}
+
+/// A sync record.
+pub fn record_json(r: &api::SyncRecord) -> Value {
+    let counts: Map<String, Value> = r.counts.iter().map(|c| (c.resource_type.clone(), json!(c.count))).collect();
+    json!({
+        "id": r.id,
+        "status": status_name(r.status),
+        "triggered_by": r.triggered_by,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "runs": r.runs.iter().map(|u| json!({
+            "job_id": u.job_id, "run_id": u.run_id, "purpose": u.purpose, "artifacts": u.artifacts,
+            "href": u.href, "git_branch": u.git_branch, "git_sha": u.git_sha, "finished_at": u.finished_at,
+        })).collect::<Vec<_>>(),
+        "counts": counts,
+        "warnings": r.warnings,
+        "error": r.error.as_ref().map(|e| {
+            let (kind, message) = model_sync_host::describe_error(e);
+            error_json(kind, &message)
+        }),
+        "changes": r.changes.map(|c| json!({
+            "previous_sync_id": c.previous_sync_id, "added": c.added, "removed": c.removed, "modified": c.modified,
+        })),
+    })
+}
+
+/// A catalog.
+pub fn catalog_json(c: &api::Catalog) -> Value {
+    json!({
+        "nodes": c.nodes.iter().map(|n| json!({
+            "unique_id": n.unique_id, "resource_type": n.resource_type, "name": n.name,
+            "package_name": n.package_name, "path": n.path, "database": n.database, "schema": n.schema,
+            "relation_name": n.relation_name, "materialization": n.materialization,
+            "description": n.description, "tags": n.tags, "owner": n.owner,
+            "meta": serde_json::from_str::<Value>(&n.meta_json).unwrap_or(Value::Null),
+            "columns": n.columns.iter().map(|c| json!({
+                "name": c.name, "description": c.description, "data_type": c.data_type,
+                "tests": c.tests, "primary_key": c.primary_key,
+            })).collect::<Vec<_>>(),
+            "depends_on": n.depends_on, "tested_node": n.tested_node, "tested_column": n.tested_column,
+            "test_name": n.test_name, "raw_code": n.raw_code, "compiled_code": n.compiled_code,
+            "last_run": n.last_run.as_ref().map(|o| json!({
+                "status": o.status, "message": o.message, "execution_time_secs": o.execution_time_secs,
+                "completed_at": o.completed_at, "failures": o.failures,
+            })),
+            "freshness": n.freshness.as_ref().map(|f| json!({
+                "status": f.status, "max_loaded_at": f.max_loaded_at, "snapshotted_at": f.snapshotted_at,
+                "age_secs": f.age_secs, "criteria": f.criteria, "error": f.error,
+            })),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn job_json(j: &Option<api::JobSummary>) -> Value {
+    match j {
+        Some(j) => json!({
+            "id": j.id, "name": j.name, "environment_id": j.environment_id, "chosen_by": j.chosen_by,
+            "latest_run_id": j.latest_run_id, "latest_run_finished_at": j.latest_run_finished_at,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// A connection summary.
+pub fn connection_json(c: &api::Connection) -> Value {
+    json!({
+        "api_base_url": c.api_base_url,
+        "account_id": c.account_id,
+        "account_name": c.account_name,
+        "plan": c.plan,
+        "project_id": c.project_id,
+        "project_name": c.project_name,
+        "docs_job_id": c.docs_job.as_ref().map(|j| j.id),
+        "freshness_job_id": c.freshness_job.as_ref().map(|j| j.id),
+        "docs_job": job_json(&c.docs_job),
+        "freshness_job": job_json(&c.freshness_job),
+        "warnings": c.warnings,
+    })
+}
+
+/// A connection for people.
+pub fn connection_text(c: &api::Connection) -> String {
+    let job = |label: &str, j: &Option<api::JobSummary>| match j {
+        Some(j) => format!(
+            "  {label}: job {} \"{}\" ({}), latest usable run: {}\n",
+            j.id,
+            j.name,
+            j.chosen_by,
+            j.latest_run_id.map_or("none".to_string(), |r| format!(
+                "{r} finished {}",
+                j.latest_run_finished_at.as_deref().unwrap_or("?")
+            ))
+        ),
+        None => format!("  {label}: none\n"),
+    };
+    let mut out = format!(
+        "connected to {} as account {} \"{}\"{}\n  project: {} \"{}\"\n",
+        c.api_base_url,
+        c.account_id,
+        c.account_name,
+        c.plan.as_deref().map(|p| format!(" (plan {p})")).unwrap_or_default(),
+        c.project_id,
+        c.project_name
+    );
+    out.push_str(&job("docs job", &c.docs_job));
+    out.push_str(&job("freshness job", &c.freshness_job));
+    for w in &c.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
+/// A sync record for people.
+pub fn record_text(r: &api::SyncRecord) -> String {
+    let mut out = format!(
+        "sync {} {} (by {}, {} → {})\n",
+        r.id,
+        status_name(r.status).replace('_', " "),
+        r.triggered_by,
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("…")
+    );
+    for u in &r.runs {
+        out.push_str(&format!(
+            "  {} run {} of job {}{}: {}\n",
+            u.purpose,
+            u.run_id,
+            u.job_id,
+            u.git_branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default(),
+            u.artifacts.join(", ")
+        ));
+    }
+    if !r.counts.is_empty() {
+        let counts: Vec<String> = r.counts.iter().map(|c| format!("{} {}", c.count, c.resource_type)).collect();
+        out.push_str(&format!("  catalog: {}\n", counts.join(", ")));
+    }
+    if let Some(c) = r.changes {
+        out.push_str(&format!(
+            "  since sync {}: {} added, {} removed, {} modified\n",
+            c.previous_sync_id, c.added, c.removed, c.modified
+        ));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    if let Some(e) = &r.error {
+        let (kind, message) = model_sync_host::describe_error(e);
+        out.push_str(&format!("  error: {kind}: {message}\n"));
+    }
+    out
+}
+
+/// The models of a catalog for people: one line each with status and tests.
+pub fn catalog_text(c: &api::Catalog) -> String {
+    let mut out = String::new();
+    for n in c.nodes.iter().filter(|n| matches!(n.resource_type.as_str(), "model" | "source" | "seed" | "snapshot")) {
+        let status = n.last_run.as_ref().map(|o| o.status.as_str()).or(n.freshness.as_ref().map(|f| f.status.as_str()));
+        let keys: Vec<&str> = n.columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
+        out.push_str(&format!(
+            "  {:<8} {:<45} {:>3} columns{}{}\n",
+            n.resource_type,
+            n.relation_name.as_deref().unwrap_or(&n.unique_id),
+            n.columns.len(),
+            status.map(|s| format!(", last {s}")).unwrap_or_default(),
+            if keys.is_empty() { String::new() } else { format!(", key {}", keys.join("+")) }
+        ));
+    }
+    out
+}

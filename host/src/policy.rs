@@ -1,0 +1,206 @@
+//! The sandbox policy of a plugin instance, and the one hook every outbound
+//! request passes through: destination allowlist, timeouts, response size cap.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+/// A destination a plugin may reach: exact scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `https` or `http`.
+    pub scheme: String,
+    /// Lower-case host name or IP.
+    pub host: String,
+    /// Port (443 / 80 when the URL has none).
+    pub port: u16,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]` (a path is ignored).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let uri: http::Uri = url.parse()?;
+        let scheme = uri.scheme_str().ok_or_else(|| anyhow::anyhow!("`{url}` has no scheme"))?.to_ascii_lowercase();
+        if scheme != "https" && scheme != "http" {
+            anyhow::bail!("`{url}`: only http and https destinations exist");
+        }
+        let host = uri.host().ok_or_else(|| anyhow::anyhow!("`{url}` has no host"))?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        Ok(Origin { scheme, host, port })
+    }
+
+    /// Whether the host is the local machine.
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost" || self.host == "[::1]" || self.host == "::1" || self.host.starts_with("127.")
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// What a plugin instance may do and how much it may use.
+#[derive(Debug, Clone)]
+pub struct SandboxPolicy {
+    /// Destinations allowed; empty allows nothing.
+    pub allowed: Vec<Origin>,
+    /// Whether plain http is allowed (to loopback destinations only).
+    pub allow_http_loopback: bool,
+    /// Linear memory cap per instance, bytes.
+    pub max_memory_bytes: usize,
+    /// Wall-clock deadline of one call.
+    pub call_timeout: Duration,
+    /// HTTP connect timeout (the plugin may ask for less, never more).
+    pub connect_timeout: Duration,
+    /// Time to the response head.
+    pub first_byte_timeout: Duration,
+    /// Longest pause inside a response body.
+    pub between_bytes_timeout: Duration,
+    /// Total response body bytes per instance.
+    pub max_response_bytes: u64,
+}
+
+impl Default for SandboxPolicy {
+    fn default() -> Self {
+        SandboxPolicy {
+            allowed: Vec::new(),
+            allow_http_loopback: false,
+            max_memory_bytes: 1 << 30,
+            call_timeout: Duration::from_secs(2 * 3600),
+            connect_timeout: Duration::from_secs(15),
+            first_byte_timeout: Duration::from_secs(120),
+            between_bytes_timeout: Duration::from_secs(60),
+            max_response_bytes: 4 << 30,
+        }
+    }
+}
+
+impl SandboxPolicy {
+    /// Why a request to `uri` is refused, or none when it is allowed.
+    pub fn check(&self, uri: &http::Uri) -> Option<String> {
+        let Ok(origin) = Origin::parse(&uri.to_string()) else {
+            return Some(format!("`{uri}` is not an absolute http(s) URL"));
+        };
+        if origin.scheme == "http" && !(self.allow_http_loopback && origin.is_loopback()) {
+            return Some(format!(
+                "plain http to {origin} is not allowed (only https; http only to loopback when the embedder enables it)"
+            ));
+        }
+        if !self.allowed.contains(&origin) {
+            let allowed: Vec<String> = self.allowed.iter().map(|o| o.to_string()).collect();
+            return Some(format!(
+                "{origin} is not in the sandbox policy (allowed: {}); configure the access URL of that host to allow it",
+                if allowed.is_empty() { "nothing".to_string() } else { allowed.join(", ") }
+            ));
+        }
+        None
+    }
+}
+
+/// The `wasi:http` hooks of one instance.
+pub struct PolicyHooks {
+    policy: Arc<SandboxPolicy>,
+    received: Arc<AtomicU64>,
+    on_denied: Arc<dyn Fn(String) + Send + Sync>,
+}
+
+impl PolicyHooks {
+    /// Hooks enforcing `policy`; `on_denied` hears each refusal.
+    pub fn new(policy: Arc<SandboxPolicy>, on_denied: Arc<dyn Fn(String) + Send + Sync>) -> Self {
+        PolicyHooks { policy, received: Arc::new(AtomicU64::new(0)), on_denied }
+    }
+}
+
+fn clamp(asked: Option<Duration>, cap: Duration) -> Option<Duration> {
+    Some(asked.map_or(cap, |a| a.min(cap)))
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for PolicyHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        if let Some(reason) = self.policy.check(request.uri()) {
+            (self.on_denied)(format!("denied {} {}: {reason}", request.method(), request.uri()));
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let asked = options.unwrap_or_default();
+        let options = RequestOptions {
+            connect_timeout: clamp(asked.connect_timeout, self.policy.connect_timeout),
+            first_byte_timeout: clamp(asked.first_byte_timeout, self.policy.first_byte_timeout),
+            between_bytes_timeout: clamp(asked.between_bytes_timeout, self.policy.between_bytes_timeout),
+        };
+        let received = self.received.clone();
+        let cap = self.policy.max_response_bytes;
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = response.map(|body| CappedBody { inner: body.boxed_unsync(), received, cap }.boxed_unsync());
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+/// A response body that fails once the instance's total exceeds the cap.
+struct CappedBody {
+    inner: WasiBody,
+    received: Arc<AtomicU64>,
+    cap: u64,
+}
+
+impl http_body::Body for CappedBody {
+    type Data = bytes::Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let total = self.received.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+            if total > self.cap {
+                return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseBodySize(Some(self.cap)))));
+            }
+        }
+        polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_exact_origins_only() {
+        let mut p = SandboxPolicy { allowed: vec![Origin::parse("https://ab1.us1.dbt.com").unwrap()], ..Default::default() };
+        assert_eq!(p.check(&"https://ab1.us1.dbt.com/api/v2/".parse().unwrap()), None);
+        assert!(p.check(&"https://ab1.us1.dbt.com:8443/".parse().unwrap()).is_some());
+        assert!(p.check(&"https://evil.example/".parse().unwrap()).is_some());
+        assert!(p.check(&"http://ab1.us1.dbt.com/".parse().unwrap()).is_some());
+        p.allowed.push(Origin::parse("http://127.0.0.1:9000").unwrap());
+        assert!(p.check(&"http://127.0.0.1:9000/".parse().unwrap()).is_some(), "http needs the embedder's consent");
+        p.allow_http_loopback = true;
+        assert_eq!(p.check(&"http://127.0.0.1:9000/x".parse().unwrap()), None);
+    }
+}
