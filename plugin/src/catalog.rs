@@ -151,10 +151,22 @@ fn node_from(r: Resource, include_code: bool) -> Node {
     let mut meta = config.meta.unwrap_or_default();
     meta.extend(r.meta.unwrap_or_default());
     let relation = r.node_relation.unwrap_or_default();
-    let tested_column = r.column_name.or_else(|| r.test_metadata.as_ref()?.kwargs.as_ref()?.column_name.clone());
+    let tested_column = r.column_name.or_else(|| {
+        r.test_metadata
+            .as_ref()?
+            .kwargs
+            .as_ref()?
+            .column_name
+            .clone()
+    });
     let depends_on = r.depends_on.map(|d| d.nodes).unwrap_or_default();
     let tested_node = match r.resource_type.as_str() {
-        "test" => r.attached_node.or_else(|| depends_on.iter().find(|d| !d.starts_with("macro.")).cloned()),
+        "test" => r.attached_node.or_else(|| {
+            depends_on
+                .iter()
+                .find(|d| !d.starts_with("macro."))
+                .cloned()
+        }),
         "unit_test" => depends_on.first().cloned(),
         _ => None,
     };
@@ -183,7 +195,11 @@ fn node_from(r: Resource, include_code: bool) -> Node {
         schema: non_empty(r.schema.or(relation.schema_name)),
         relation_name: non_empty(r.relation_name.or(relation.relation_name)),
         materialization: non_empty(config.materialized),
-        description: if r.description.is_empty() { r.label.unwrap_or_default() } else { r.description },
+        description: if r.description.is_empty() {
+            r.label.unwrap_or_default()
+        } else {
+            r.description
+        },
         tags,
         owner: r.owner.and_then(|o| o.name.or(o.email)),
         meta_json: serde_json::Value::Object(meta).to_string(),
@@ -205,10 +221,17 @@ fn node_from(r: Resource, include_code: bool) -> Node {
 /// Builds the catalog from a manifest and whatever else the runs produced.
 pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
     let include_code = inputs.include_code;
-    let mut nodes: Vec<Node> = manifest.into_resources().map(|r| node_from(r, include_code)).collect();
+    let mut nodes: Vec<Node> = manifest
+        .into_resources()
+        .map(|r| node_from(r, include_code))
+        .collect();
     nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     nodes.dedup_by(|a, b| a.unique_id == b.unique_id);
-    let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.unique_id.clone(), i)).collect();
+    let index: HashMap<String, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.unique_id.clone(), i))
+        .collect();
 
     if let Some(results) = inputs.run_results.filter(|r| r.executes_nodes()) {
         for r in results.results {
@@ -251,10 +274,17 @@ pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
 
 /// Adds types from the warehouse to documented columns (matched
 /// case-insensitively) and appends undocumented ones in warehouse order.
-fn merge_warehouse_columns(node: &mut Node, mut columns: Vec<crate::artifacts::warehouse::WarehouseColumn>) {
+fn merge_warehouse_columns(
+    node: &mut Node,
+    mut columns: Vec<crate::artifacts::warehouse::WarehouseColumn>,
+) {
     columns.sort_by_key(|c| c.index.unwrap_or(u64::MAX));
     for wc in columns {
-        match node.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&wc.name)) {
+        match node
+            .columns
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(&wc.name))
+        {
             Some(c) => {
                 if c.data_type.is_none() {
                     c.data_type = wc.data_type;
@@ -278,16 +308,28 @@ fn link_tests(nodes: &mut [Node], index: &HashMap<String, usize>) {
         .filter_map(|t| {
             let target = *index.get(t.tested_node.as_ref()?)?;
             let is_unique = t.test_name.as_deref() == Some("unique");
-            Some((target, t.tested_column.clone()?, t.unique_id.clone(), is_unique))
+            Some((
+                target,
+                t.tested_column.clone()?,
+                t.unique_id.clone(),
+                is_unique,
+            ))
         })
         .collect();
     for (target, column, test_id, is_unique) in links {
         let node = &mut nodes[target];
         let column = column.trim_matches('"').to_string();
-        let position = match node.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&column)) {
+        let position = match node
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(&column))
+        {
             Some(p) => p,
             None => {
-                node.columns.push(Column { name: column, ..Column::default() });
+                node.columns.push(Column {
+                    name: column,
+                    ..Column::default()
+                });
                 node.columns.len() - 1
             }
         };

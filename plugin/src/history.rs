@@ -121,7 +121,10 @@ impl<'a> History<'a> {
 
     fn ids(&self) -> Result<Vec<u64>> {
         let keys = self.store.list("sync/").map_err(storage)?;
-        let mut ids: Vec<u64> = keys.iter().filter_map(|k| k.strip_prefix("sync/")?.parse().ok()).collect();
+        let mut ids: Vec<u64> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix("sync/")?.parse().ok())
+            .collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -134,7 +137,9 @@ impl<'a> History<'a> {
     /// Writes a record (creating or replacing it).
     pub fn save(&self, record: &SyncRecord) -> Result<()> {
         let bytes = serde_json::to_vec(record).map_err(|e| Error::Storage(e.to_string()))?;
-        self.store.set(&record_key(record.id), &bytes).map_err(storage)
+        self.store
+            .set(&record_key(record.id), &bytes)
+            .map_err(storage)
     }
 
     /// Writes the catalog of a sync.
@@ -182,7 +187,10 @@ impl<'a> History<'a> {
     pub fn latest_successful(&self) -> Result<Option<SyncRecord>> {
         for id in self.ids()?.into_iter().rev() {
             if let Ok(Some(r)) = self.get(id)
-                && matches!(r.status, SyncStatus::Succeeded | SyncStatus::SucceededWithWarnings)
+                && matches!(
+                    r.status,
+                    SyncStatus::Succeeded | SyncStatus::SucceededWithWarnings
+                )
             {
                 return Ok(Some(r));
             }
@@ -199,8 +207,17 @@ fn fingerprint(node: &Node) -> u64 {
 
 /// Compares two catalogs by unique id and content.
 pub fn diff(previous_sync_id: u64, previous: &Catalog, current: &Catalog) -> ChangeSummary {
-    let before: HashMap<&str, u64> = previous.nodes.iter().map(|n| (n.unique_id.as_str(), fingerprint(n))).collect();
-    let mut summary = ChangeSummary { previous_sync_id, added: 0, removed: 0, modified: 0 };
+    let before: HashMap<&str, u64> = previous
+        .nodes
+        .iter()
+        .map(|n| (n.unique_id.as_str(), fingerprint(n)))
+        .collect();
+    let mut summary = ChangeSummary {
+        previous_sync_id,
+        added: 0,
+        removed: 0,
+        modified: 0,
+    };
     let mut seen = 0usize;
     for n in &current.nodes {
         match before.get(n.unique_id.as_str()) {
@@ -234,7 +251,13 @@ mod tests {
             Ok(())
         }
         fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
-            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+            Ok(self
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect())
         }
     }
 
@@ -260,7 +283,15 @@ mod tests {
         let h = History::new(&store);
         assert_eq!(h.next_id().unwrap(), 1);
         for id in 1..=10 {
-            h.save(&record(id, if id == 10 { SyncStatus::Failed } else { SyncStatus::Succeeded })).unwrap();
+            h.save(&record(
+                id,
+                if id == 10 {
+                    SyncStatus::Failed
+                } else {
+                    SyncStatus::Succeeded
+                },
+            ))
+            .unwrap();
         }
         store.set("sync/00000000000000000005", b"{broken").unwrap();
         let ids: Vec<u64> = h.list(None).unwrap().iter().map(|r| r.id).collect();
@@ -273,9 +304,25 @@ mod tests {
 
     #[test]
     fn diff_counts_added_removed_modified() {
-        let node = |id: &str, d: &str| Node { unique_id: id.into(), description: d.into(), ..Node::default() };
-        let a = Catalog { nodes: vec![node("a", ""), node("b", ""), node("c", "")] };
-        let b = Catalog { nodes: vec![node("a", ""), node("b", "changed"), node("d", "")] };
-        assert_eq!(diff(1, &a, &b), ChangeSummary { previous_sync_id: 1, added: 1, removed: 1, modified: 1 });
+        let node = |id: &str, d: &str| Node {
+            unique_id: id.into(),
+            description: d.into(),
+            ..Node::default()
+        };
+        let a = Catalog {
+            nodes: vec![node("a", ""), node("b", ""), node("c", "")],
+        };
+        let b = Catalog {
+            nodes: vec![node("a", ""), node("b", "changed"), node("d", "")],
+        };
+        assert_eq!(
+            diff(1, &a, &b),
+            ChangeSummary {
+                previous_sync_id: 1,
+                added: 1,
+                removed: 1,
+                modified: 1
+            }
+        );
     }
 }

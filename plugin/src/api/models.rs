@@ -205,7 +205,9 @@ impl RunStep {
 
     /// The dbt subcommand (`build`, `run`, `docs`, `source`...).
     pub fn dbt_subcommand(&self) -> Option<&str> {
-        self.dbt_command()?.split_whitespace().find(|w| *w != "dbt" && !w.starts_with('-'))
+        self.dbt_command()?
+            .split_whitespace()
+            .find(|w| *w != "dbt" && !w.starts_with('-'))
     }
 }
 
@@ -215,10 +217,18 @@ mod tests {
 
     #[test]
     fn reads_step_commands() {
-        let s = RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None };
+        let s = RunStep {
+            index: Some(4),
+            name: "Invoke dbt with `dbt build --select x`".into(),
+            status: None,
+        };
         assert_eq!(s.dbt_command(), Some("dbt build --select x"));
         assert_eq!(s.dbt_subcommand(), Some("build"));
-        let s = RunStep { index: Some(1), name: "Clone git repository".into(), status: None };
+        let s = RunStep {
+            index: Some(1),
+            name: "Clone git repository".into(),
+            status: None,
+        };
         assert_eq!(s.dbt_subcommand(), None);
     }
 

@@ -101,7 +101,8 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 /// A non-negative integer, none for anything else.
 pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v: serde_json::Value = de::Deserialize::deserialize(d)?;
-    Ok(v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+    Ok(v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
 }
 
 /// A value deserialized with [`opt_string`].
@@ -196,7 +197,8 @@ mod tests {
         let d: Doc = serde_json::from_str(r#"{"tags":"nightly","description":null}"#).unwrap();
         assert_eq!(d.tags, vec!["nightly"]);
         assert_eq!(d.description, None);
-        let d: Doc = serde_json::from_str(r#"{"tags":["a",null,3],"description":{"x":1}}"#).unwrap();
+        let d: Doc =
+            serde_json::from_str(r#"{"tags":["a",null,3],"description":{"x":1}}"#).unwrap();
         assert_eq!(d.tags, vec!["a", "3"]);
         assert_eq!(d.description, None);
     }

@@ -108,7 +108,11 @@ pub struct Resource {
     #[serde(default, alias = "raw_sql", deserialize_with = "lenient::opt_string")]
     pub raw_code: Option<String>,
     /// SQL as compiled (`compiled_sql` before v7).
-    #[serde(default, alias = "compiled_sql", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        alias = "compiled_sql",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub compiled_code: Option<String>,
     /// Generic tests: which test.
     #[serde(default)]

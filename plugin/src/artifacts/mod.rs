@@ -15,7 +15,12 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 
 /// The newest schema version of each artifact kind this parser knows.
-pub const KNOWN_LATEST: [(&str, u32); 4] = [("manifest", 12), ("run-results", 6), ("sources", 3), ("catalog", 1)];
+pub const KNOWN_LATEST: [(&str, u32); 4] = [
+    ("manifest", 12),
+    ("run-results", 6),
+    ("sources", 3),
+    ("catalog", 1),
+];
 
 /// `metadata` of an artifact.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -50,9 +55,14 @@ impl Metadata {
             )));
         };
         if found != kind {
-            return Err(Error::BadArtifact(format!("{artifact}: expected a dbt {kind} file, got a {found} file")));
+            return Err(Error::BadArtifact(format!(
+                "{artifact}: expected a dbt {kind} file, got a {found} file"
+            )));
         }
-        let latest = KNOWN_LATEST.iter().find(|(k, _)| *k == kind).map_or(0, |(_, v)| *v);
+        let latest = KNOWN_LATEST
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, v)| *v);
         Ok((version > latest).then(|| {
             format!("{artifact}: schema {kind}/v{version} is newer than v{latest}, which this plugin knows; read best-effort")
         }))
@@ -73,7 +83,12 @@ const REPORT_EVERY: u64 = 1 << 20;
 impl<R: Read, F: FnMut(u64)> Counting<R, F> {
     /// Wraps `inner`; `report` is called about every MiB.
     pub fn new(inner: R, report: F) -> Self {
-        Counting { inner, bytes: 0, report, next_report: REPORT_EVERY }
+        Counting {
+            inner,
+            bytes: 0,
+            report,
+            next_report: REPORT_EVERY,
+        }
     }
 }
 
@@ -104,7 +119,9 @@ fn json_error(artifact: &str, e: serde_json::Error) -> Error {
         Category::Io => Error::Network(format!("downloading {artifact} broke off: {e}")),
         Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
         Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
-        Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),
+        Category::Data => Error::BadArtifact(format!(
+            "{artifact} does not have the shape of a dbt artifact: {e}"
+        )),
     }
 }
 
@@ -121,7 +138,10 @@ mod tests {
         assert_eq!(m.schema(), Some(("manifest".into(), 12)));
         assert_eq!(m.check("manifest.json", "manifest").unwrap(), None);
         assert!(m.check("x", "run-results").is_err());
-        let newer = Metadata { dbt_schema_version: Some("https://schemas.getdbt.com/dbt/manifest/v20.json".into()), ..Default::default() };
+        let newer = Metadata {
+            dbt_schema_version: Some("https://schemas.getdbt.com/dbt/manifest/v20.json".into()),
+            ..Default::default()
+        };
         assert!(newer.check("manifest.json", "manifest").unwrap().is_some());
     }
 
@@ -132,7 +152,14 @@ mod tests {
             #[allow(dead_code)]
             a: u32,
         }
-        for body in ["", "{\"a\": 1", "{\"a\": \"x\"}", "[1,2]", "{\"a\":1} trailing", &"[".repeat(100_000)] {
+        for body in [
+            "",
+            "{\"a\": 1",
+            "{\"a\": \"x\"}",
+            "[1,2]",
+            "{\"a\":1} trailing",
+            &"[".repeat(100_000),
+        ] {
             let err = parse::<Doc>("doc.json", body.as_bytes()).unwrap_err();
             assert_eq!(err.kind(), "bad-artifact", "{body:.20}");
             assert!(err.message().starts_with("doc.json"));

@@ -1,0 +1,221 @@
+//! The `model-sync` command line as scripts use it: the JSON contract, exit
+//! codes, and a history that outlives the process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dbt_cloud_emulator::world::{ids, jaffle};
+use dbt_cloud_emulator::{Emulator, World};
+use serde_json::Value;
+
+const TOKEN: &str = "dbtc_demo_service_token";
+
+fn state_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn model_sync(dir: &Path, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_model-sync"))
+        .arg("--state-dir")
+        .arg(dir)
+        .args(args)
+        .env("DBT_CLOUD_API_TOKEN", token)
+        .env_remove("DBT_CLOUD_HOST")
+        .env_remove("DBT_CLOUD_ACCOUNT_ID")
+        .env_remove("DBT_CLOUD_PROJECT_ID")
+        .output()
+        .expect("model-sync runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn configure(emulator: &Emulator, dir: &Path) -> Value {
+    let url = format!(
+        "{}/deploy/{}/projects/{}/jobs",
+        emulator.url(),
+        ids::ACCOUNT,
+        ids::PROJECT
+    );
+    let out = model_sync(dir, TOKEN, &["--json", "configure", "--url", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+#[test]
+fn configure_sync_syncs_and_show_follow_the_json_contract() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let dir = state_dir("contract");
+    let c = configure(&emulator, &dir);
+    assert_eq!(c["account_id"], ids::ACCOUNT);
+    assert_eq!(c["project_id"], ids::PROJECT);
+    assert_eq!(c["docs_job_id"], ids::DOCS_JOB);
+    assert_eq!(c["freshness_job_id"], ids::FRESHNESS_JOB);
+    assert!(c["warnings"].is_array());
+
+    let out = model_sync(&dir, TOKEN, &["--json", "sync"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json(&out);
+    assert_eq!(s["id"], 1);
+    assert_eq!(s["status"], "succeeded");
+    for field in ["started_at", "finished_at"] {
+        let t = s[field].as_str().expect(field);
+        assert!(
+            t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'),
+            "{field}: {t}"
+        );
+    }
+    assert_eq!(s["runs"][0]["job_id"], ids::DOCS_JOB);
+    assert_eq!(s["runs"][0]["run_id"], ids::DOCS_RUN);
+    assert_eq!(s["runs"][0]["artifacts"][0], "manifest.json");
+    let doc: Value = serde_json::from_slice(jaffle::MANIFEST).expect("manifest");
+    let models = doc["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .filter(|n| n["resource_type"] == "model")
+        .count();
+    assert_eq!(s["counts"]["model"], models);
+    assert_eq!(
+        s["counts"]["unit_test"],
+        doc["unit_tests"].as_object().expect("unit_tests").len()
+    );
+    assert!(s["warnings"].as_array().expect("warnings").is_empty());
+
+    // A second process, a second sync, the same state directory.
+    let out = model_sync(&dir, TOKEN, &["--json", "sync", "--force"]);
+    assert!(out.status.success());
+    let out = model_sync(&dir, "", &["--json", "syncs"]);
+    assert!(
+        out.status.success(),
+        "listing needs no token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = json(&out);
+    let ids: Vec<u64> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![2, 1]);
+
+    let out = model_sync(&dir, "", &["--json", "show", "1"]);
+    assert!(out.status.success());
+    let shown = json(&out);
+    assert_eq!(shown["id"], 1);
+    assert!(shown["log"].as_array().expect("log").len() > 2);
+    let nodes = shown["catalog"]["nodes"].as_array().expect("nodes");
+    let orders = nodes
+        .iter()
+        .find(|n| n["unique_id"] == "model.jaffle_shop.orders")
+        .expect("orders");
+    assert_eq!(orders["resource_type"], "model");
+    assert_eq!(orders["name"], "orders");
+    assert!(
+        orders["depends_on"]
+            .as_array()
+            .expect("depends_on")
+            .iter()
+            .any(|d| d == "model.jaffle_shop.stg_orders")
+    );
+    assert!(
+        orders["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .any(|c| c["name"] == "order_id")
+    );
+}
+
+#[test]
+fn failures_exit_non_zero_with_a_kind_and_never_show_the_token() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let dir = state_dir("failure");
+    configure(&emulator, &dir);
+    let secret = "dbtc_RecognisableSecret_4711";
+    let out = model_sync(&dir, secret, &["--json", "sync"]);
+    assert!(!out.status.success());
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "unauthorized");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("error: unauthorized:")),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    assert!(!stderr.contains(secret));
+    // Nor in the state directory: settings, history, failed sync records.
+    for entry in walk(&dir) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "token in {}",
+            entry.display()
+        );
+    }
+    let out = model_sync(&dir, "", &["syncs"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn sync_before_configure_says_what_to_do() {
+    let dir = state_dir("unconfigured");
+    let out = model_sync(&dir, TOKEN, &["sync"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not-configured") && stderr.contains("model-sync configure"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn demo_runs_a_real_sync() {
+    let dir = state_dir("demo");
+    let out = model_sync(&dir, "", &["--json", "demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["sync"]["status"], "succeeded");
+    assert!(doc["sync"]["counts"]["model"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(doc["syncs"].as_array().map(Vec::len), Some(1));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p))
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
