@@ -123,6 +123,7 @@ impl SandboxPolicy {
 pub struct PolicyHooks {
     policy: Arc<SandboxPolicy>,
     received: Arc<AtomicU64>,
+    tripped: Arc<std::sync::atomic::AtomicBool>,
     on_denied: Arc<dyn Fn(String) + Send + Sync>,
 }
 
@@ -132,8 +133,14 @@ impl PolicyHooks {
         PolicyHooks {
             policy,
             received: Arc::new(AtomicU64::new(0)),
+            tripped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             on_denied,
         }
+    }
+
+    /// Whether a response was cut because the instance's response cap was reached.
+    pub fn response_cap_tripped(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
     }
 }
 
@@ -176,6 +183,7 @@ impl WasiHttpHooks for PolicyHooks {
             ),
         };
         let received = self.received.clone();
+        let tripped = self.tripped.clone();
         let cap = self.policy.max_response_bytes;
         Box::new(async move {
             let (response, io) =
@@ -184,6 +192,7 @@ impl WasiHttpHooks for PolicyHooks {
                 CappedBody {
                     inner: body.boxed_unsync(),
                     received,
+                    tripped,
                     cap,
                 }
                 .boxed_unsync()
@@ -197,6 +206,7 @@ impl WasiHttpHooks for PolicyHooks {
 struct CappedBody {
     inner: WasiBody,
     received: Arc<AtomicU64>,
+    tripped: Arc<std::sync::atomic::AtomicBool>,
     cap: u64,
 }
 
@@ -217,6 +227,7 @@ impl http_body::Body for CappedBody {
                 .fetch_add(data.len() as u64, Ordering::Relaxed)
                 + data.len() as u64;
             if total > self.cap {
+                self.tripped.store(true, Ordering::Relaxed);
                 return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseBodySize(
                     Some(self.cap),
                 ))));

@@ -278,6 +278,8 @@ pub enum CallError {
     Deadline(Duration),
     /// The plugin tried to grow its memory beyond the cap; the instance was discarded.
     MemoryLimit(usize),
+    /// The plugin's responses exceeded the cap on response bytes (the value).
+    ResponseLimit(u64),
     /// The plugin trapped (a bug or a limit); the instance was discarded.
     Trap(String),
     /// The session was discarded by an earlier failure.
@@ -296,6 +298,11 @@ impl std::fmt::Display for CallError {
             CallError::MemoryLimit(b) => {
                 write!(f, "the plugin exceeded its memory limit of {} MiB", b >> 20)
             }
+            CallError::ResponseLimit(b) => write!(
+                f,
+                "the plugin's HTTP responses exceeded the sandbox limit of {} MiB; raise the response limit (--max-response-mb)",
+                b >> 20
+            ),
             CallError::Trap(m) => write!(f, "the plugin crashed: {m}"),
             CallError::Poisoned => write!(
                 f,
@@ -314,6 +321,7 @@ impl CallError {
             CallError::Plugin(e) => crate::describe_error(e).0,
             CallError::Deadline(_) => "deadline",
             CallError::MemoryLimit(_) => "memory-limit",
+            CallError::ResponseLimit(_) => "response-limit",
             CallError::Trap(_) => "plugin-crashed",
             CallError::Poisoned => "plugin-crashed",
         }
@@ -346,7 +354,10 @@ impl Session {
         let outcome = tokio::time::timeout(deadline, f(&self.plugin, &mut self.store)).await;
         match outcome {
             Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(e))) => Err(CallError::Plugin(e)),
+            Ok(Ok(Err(_))) if self.store.data().hooks.response_cap_tripped() => {
+                Err(CallError::ResponseLimit(self.policy.max_response_bytes))
+            }
+            Ok(Ok(Err(e))) => Err(CallError::Plugin(truncate_error(e))),
             Ok(Err(trap)) => {
                 self.poisoned = true;
                 let text = format!("{trap:?}");
@@ -410,4 +421,45 @@ impl Session {
         })
         .await
     }
+}
+
+/// The longest error message passed on from a plugin.
+pub const MAX_ERROR_MESSAGE: usize = 64 * 1024;
+
+fn cut(m: &mut String) {
+    if m.len() > MAX_ERROR_MESSAGE {
+        let mut end = MAX_ERROR_MESSAGE;
+        while !m.is_char_boundary(end) {
+            end -= 1;
+        }
+        let total = m.len();
+        m.truncate(end);
+        m.push_str(&format!("… (message of {total} bytes cut by the host)"));
+    }
+}
+
+/// Cuts an oversized plugin error message.
+fn truncate_error(mut e: api::Error) -> api::Error {
+    use api::Error as E;
+    match &mut e {
+        E::InvalidSetting(p) => {
+            cut(&mut p.field);
+            cut(&mut p.message);
+        }
+        E::RateLimited(r) => cut(&mut r.message),
+        E::NotConfigured(m)
+        | E::Unauthorized(m)
+        | E::Forbidden(m)
+        | E::NotFound(m)
+        | E::ApiNotEnabled(m)
+        | E::Network(m)
+        | E::NetworkDenied(m)
+        | E::Timeout(m)
+        | E::Upstream(m)
+        | E::BadArtifact(m)
+        | E::RunFailed(m)
+        | E::Storage(m)
+        | E::Other(m) => cut(m),
+    }
+    e
 }

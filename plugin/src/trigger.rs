@@ -34,7 +34,7 @@ pub fn run_and_wait(
     let body = serde_json::json!({ "cause": cause });
     let started = match client.post_data::<Run>(&path, &body, &what) {
         Ok(run) => run,
-        Err(Error::Network(m) | Error::Timeout(m)) => {
+        Err(Error::Network(m) | Error::Timeout(m) | Error::Upstream(m)) => {
             log.warn(&format!(
                 "{what}: {m}; looking for the run before trying again"
             ));

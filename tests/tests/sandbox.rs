@@ -1,0 +1,354 @@
+//! A sandbox a workbench can trust: a deliberately hostile component
+//! (`tests/hostile`) tries to escape or exhaust its instance; each attempt is
+//! contained with a clear error, and the host then runs a normal sync.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use common::{Bench, options};
+use model_sync_host::{
+    CallError, Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api,
+};
+
+/// Builds the hostile component once per test binary.
+fn hostile() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../hostile-wasm");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(root.join("hostile/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building the hostile component failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let wasm = std::fs::read(target.join("wasm32-wasip2/release/hostile_plugin.wasm"))
+            .expect("hostile wasm");
+        Runtime::new(
+            &wasm,
+            Some(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache")),
+        )
+        .expect("loads")
+    })
+}
+
+struct Attempt {
+    session: Session,
+    events: Arc<Mutex<Vec<Event>>>,
+    dir: PathBuf,
+}
+
+async fn attempt_with(policy: SandboxPolicy) -> Attempt {
+    let dir = common::temp_dir("hostile");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let store = Arc::new(FileStore::open(&dir.join("kv"), 16 << 20).expect("store"));
+    let session = hostile()
+        .instantiate(SessionOptions {
+            policy,
+            store,
+            events: Arc::new(move |e| sink.lock().expect("events").push(e)),
+            secrets: vec![],
+        })
+        .await
+        .expect("instantiates");
+    Attempt {
+        session,
+        events,
+        dir,
+    }
+}
+
+fn small_policy() -> SandboxPolicy {
+    SandboxPolicy {
+        max_memory_bytes: 64 << 20,
+        call_timeout: Duration::from_secs(2),
+        ..SandboxPolicy::default()
+    }
+}
+
+fn settings(attempt: &str, url: Option<String>) -> api::Settings {
+    api::Settings {
+        api_token: attempt.into(),
+        access_url: url,
+        account_id: None,
+        project_id: None,
+        docs_job_id: None,
+        freshness_job_id: None,
+    }
+}
+
+async fn configure(
+    a: &mut Attempt,
+    attempt: &str,
+    url: Option<String>,
+) -> Result<Vec<String>, CallError> {
+    a.session
+        .configure(&settings(attempt, url))
+        .await
+        .map(|c| c.warnings)
+}
+
+/// After every hostile attempt, the real plugin still syncs in this process.
+async fn a_normal_sync_still_works(name: &str) {
+    let bench = Bench::jaffle(name);
+    let mut session = bench.configured().await;
+    let report = session
+        .trigger_sync(&options())
+        .await
+        .expect("a normal sync after the attack");
+    assert_eq!(report.sync.status, api::SyncStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn requests_outside_the_policy_are_denied() {
+    let bench = Bench::jaffle("hostile-outside");
+    let mut a = attempt_with(SandboxPolicy {
+        allowed: vec![Origin::parse(&bench.emulator.url()).expect("url")],
+        allow_http_loopback: true,
+        ..small_policy()
+    })
+    .await;
+    let authority = bench
+        .emulator
+        .url()
+        .trim_start_matches("http://")
+        .to_string();
+    let seen = configure(&mut a, "outside", Some(authority))
+        .await
+        .expect("returns");
+    assert!(seen[0].contains("HttpRequestDenied"), "{seen:?}");
+    assert!(
+        seen[1].contains("got HTTP"),
+        "the allowed host is reachable: {seen:?}"
+    );
+    let denied: Vec<String> = a
+        .events
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            Event::Denied(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        denied.iter().any(|m| m.contains("example.com")),
+        "{denied:?}"
+    );
+    a_normal_sync_still_works("after-outside").await;
+}
+
+#[tokio::test]
+async fn no_ambient_capabilities_reach_the_component() {
+    let bench = Bench::jaffle("hostile-ambient");
+    let mut a = attempt_with(small_policy()).await;
+    let authority = bench
+        .emulator
+        .url()
+        .trim_start_matches("http://")
+        .to_string();
+    let seen = configure(&mut a, "ambient", Some(authority))
+        .await
+        .expect("returns");
+    assert_eq!(seen[0], "env=0", "{seen:?}");
+    assert_eq!(seen[1], "args=0", "{seen:?}");
+    assert!(seen[2].starts_with("fs=Err"), "{seen:?}");
+    assert!(seen[3].starts_with("file=Err"), "{seen:?}");
+    assert!(seen[4].starts_with("socket=Err"), "{seen:?}");
+    assert!(
+        seen[5] == "stdin=Ok(0)" || seen[5].starts_with("stdin=Err"),
+        "{seen:?}"
+    );
+    assert!(
+        bench.emulator.requests().is_empty(),
+        "a raw socket reached the emulator"
+    );
+}
+
+#[tokio::test]
+async fn a_spinning_plugin_hits_the_deadline_and_is_discarded() {
+    let mut a = attempt_with(small_policy()).await;
+    let started = std::time::Instant::now();
+    match configure(&mut a, "spin", None).await {
+        Err(e @ CallError::Deadline(_)) => assert!(e.to_string().contains("2s"), "{e}"),
+        other => panic!("expected the deadline, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(matches!(
+        a.session.list_syncs(None).await,
+        Err(CallError::Poisoned)
+    ));
+    a_normal_sync_still_works("after-spin").await;
+}
+
+#[tokio::test]
+async fn an_allocating_plugin_hits_the_memory_cap() {
+    let mut a = attempt_with(small_policy()).await;
+    match configure(&mut a, "alloc", None).await {
+        Err(e @ CallError::MemoryLimit(_)) => assert!(e.to_string().contains("64 MiB"), "{e}"),
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+    a_normal_sync_still_works("after-alloc").await;
+}
+
+#[tokio::test]
+async fn a_log_flood_is_capped() {
+    let mut a = attempt_with(SandboxPolicy {
+        call_timeout: Duration::from_secs(60),
+        ..small_policy()
+    })
+    .await;
+    configure(&mut a, "flood-log", None).await.expect("returns");
+    let events = a.events.lock().expect("events");
+    assert!(
+        events.len() as u64 <= model_sync_host::runtime::MAX_LOG_LINES,
+        "{} events",
+        events.len()
+    );
+    for e in events.iter() {
+        if let Event::Log { message, .. } = e {
+            assert!(message.len() <= model_sync_host::runtime::MAX_LOG_LINE);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_enormous_error_string_is_cut() {
+    let mut a = attempt_with(SandboxPolicy {
+        max_memory_bytes: 512 << 20,
+        ..small_policy()
+    })
+    .await;
+    match configure(&mut a, "huge-string", None).await {
+        Err(CallError::Plugin(api::Error::Other(m))) => {
+            assert!(
+                m.len() <= model_sync_host::runtime::MAX_ERROR_MESSAGE + 100,
+                "{} bytes",
+                m.len()
+            );
+            assert!(m.ends_with("cut by the host)"));
+        }
+        other => panic!(
+            "expected a cut error, got {:?}",
+            other.map(|_| ()).map_err(|e| e.kind())
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_store_refuses_huge_keys_values_and_escapes() {
+    let mut a = attempt_with(small_policy()).await;
+    assert!(
+        configure(&mut a, "kv-huge-key", None)
+            .await
+            .expect("returns")[0]
+            .contains("InvalidKey")
+    );
+    let mut a2 = attempt_with(small_policy()).await;
+    assert!(
+        configure(&mut a2, "kv-huge-value", None)
+            .await
+            .expect("returns")[0]
+            .contains("QuotaExceeded")
+    );
+    let mut a3 = attempt_with(small_policy()).await;
+    assert!(
+        configure(&mut a3, "kv-escape", None)
+            .await
+            .expect("returns")[0]
+            .contains("InvalidKey")
+    );
+    assert!(
+        !a3.dir.join("escaped").exists()
+            && !a3.dir.parent().expect("parent").join("escaped").exists()
+    );
+    a_normal_sync_still_works("after-kv").await;
+}
+
+#[tokio::test]
+async fn the_real_plugin_reports_a_denied_host_as_network_denied() {
+    let bench = Bench::jaffle("denied");
+    let policy = SandboxPolicy {
+        allowed: vec![Origin::parse("https://ab123.us1.dbt.com").expect("url")],
+        ..SandboxPolicy::default()
+    };
+    let mut session = bench.session_with(policy).await;
+    match session.configure(&bench.settings()).await {
+        Err(CallError::Plugin(api::Error::NetworkDenied(m))) => {
+            assert!(m.contains("127.0.0.1"), "{m}")
+        }
+        other => panic!("expected network-denied, got {other:?}"),
+    }
+    assert!(bench.emulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_response_cap_trips_with_its_value() {
+    let bench = Bench::jaffle("response-cap");
+    let mut session = bench
+        .session_with(SandboxPolicy {
+            max_response_bytes: 200_000,
+            ..bench.policy()
+        })
+        .await;
+    session
+        .configure(&bench.settings())
+        .await
+        .expect("configure is small");
+    match session.trigger_sync(&options()).await {
+        Err(e @ CallError::ResponseLimit(200_000)) => {
+            assert!(e.to_string().contains("response"), "{e}")
+        }
+        other => panic!("expected the response limit, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_slow_download_hits_the_call_deadline_and_a_new_instance_works() {
+    let bench = Bench::jaffle("slow-download");
+    bench.emulator.fault(
+        "manifest.json",
+        1,
+        dbt_cloud_emulator::FaultKind::Delay(Duration::from_secs(5)),
+    );
+    let mut session = bench
+        .session_with(SandboxPolicy {
+            call_timeout: Duration::from_secs(1),
+            ..bench.policy()
+        })
+        .await;
+    session
+        .configure(&bench.settings())
+        .await
+        .expect("configure");
+    assert!(matches!(
+        session.trigger_sync(&options()).await,
+        Err(CallError::Deadline(_))
+    ));
+    let mut fresh = bench.configured().await;
+    fresh
+        .trigger_sync(&options())
+        .await
+        .expect("a new instance syncs");
+}
