@@ -50,7 +50,7 @@ pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: PeakLimiter,
     hooks: PolicyHooks,
     store: Arc<FileStore>,
     events: EventSink,
@@ -144,6 +144,56 @@ impl host_api::Host for HostState {
     }
 }
 
+/// The store's limits, remembering the largest linear memory granted.
+struct PeakLimiter {
+    inner: StoreLimits,
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for PeakLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.inner.memory_growing(current, desired, maximum)?;
+        if granted {
+            self.peak = self.peak.max(desired);
+        }
+        Ok(granted)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// A loaded component, ready to instantiate. Cheap to share.
 pub struct Runtime {
     engine: Engine,
@@ -198,13 +248,16 @@ impl Runtime {
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(policy.max_memory_bytes)
-                .instances(16)
-                .tables(64)
-                .memories(16)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: PeakLimiter {
+                inner: StoreLimitsBuilder::new()
+                    .memory_size(policy.max_memory_bytes)
+                    .instances(16)
+                    .tables(64)
+                    .memories(16)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                peak: 0,
+            },
             hooks: PolicyHooks::new(
                 policy.clone(),
                 Arc::new(move |m| deny_events(Event::Denied(m))),
@@ -375,6 +428,11 @@ impl Session {
                 Err(CallError::Deadline(deadline))
             }
         }
+    }
+
+    /// The largest linear memory the instance has had, in bytes.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.store.data().limits.peak
     }
 
     /// `configure`.

@@ -6,6 +6,7 @@
 //! artifact bodies per run step, starts runs that finish after a few polls,
 //! logs every request, and injects faults on request.
 
+pub mod generate;
 pub mod http;
 pub mod routes;
 pub mod world;
