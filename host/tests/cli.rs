@@ -219,3 +219,108 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn non_numeric_and_negative_ids_name_the_field() {
+    let dir = state_dir("bad-ids");
+    for (flag, value, field) in [
+        ("--account-id", "abc", "account-id"),
+        ("--project-id", "-5", "project-id"),
+        ("--docs-job-id", "1e3", "docs-job-id"),
+        (
+            "--freshness-job-id",
+            "99999999999999999999999",
+            "freshness-job-id",
+        ),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = model_sync(
+            &dir,
+            TOKEN,
+            &[
+                "--json",
+                "configure",
+                "--host",
+                "https://ab123.us1.dbt.com",
+                &arg,
+            ],
+        );
+        assert!(!out.status.success(), "{flag} {value}");
+        let doc = json(&out);
+        assert_eq!(doc["error"]["kind"], "invalid-setting", "{flag} {value}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(field),
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn a_full_sync_leaves_the_token_nowhere() {
+    let secret = "dbtc_RecognisableSecret_0815";
+    let mut world = World::jaffle_shop();
+    world.token = secret.into();
+    let emulator = Emulator::start(world).expect("emulator");
+    let dir = state_dir("secret");
+    let url = format!(
+        "{}/deploy/{}/projects/{}/jobs",
+        emulator.url(),
+        ids::ACCOUNT,
+        ids::PROJECT
+    );
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["--json", "configure", "--url", url.as_str()],
+        vec!["configure", "--url", url.as_str()],
+        vec!["--json", "sync"],
+        vec!["sync", "--force", "--include-code"],
+        vec!["--json", "syncs"],
+        vec!["--json", "show", "2"],
+        vec!["show", "1", "--logs"],
+        vec!["doctor"],
+    ] {
+        let out = model_sync(&dir, secret, &args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(out);
+    }
+    for out in &outputs {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    }
+    let files = walk(&dir);
+    assert!(files.len() > 4, "{files:?}");
+    for entry in files {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "token in {}",
+            entry.display()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir)
+            .expect("state dir")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the state directory is readable only by its owner: {mode:o}"
+        );
+    }
+    // The token did reach dbt Cloud, as a bearer token.
+    assert!(emulator.requests().iter().all(|r| {
+        r.headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {secret}"))
+    }));
+}

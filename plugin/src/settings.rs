@@ -107,6 +107,16 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
             "the access URL contains non-ASCII characters (look-alike letters?); type the host in plain ASCII, e.g. https://ab123.us1.dbt.com",
         ));
     }
+    let lower = input.to_ascii_lowercase();
+    if lower
+        .split(['/', '#', '?'])
+        .any(|seg| seg == ".." || seg == "%2e%2e" || seg == ".%2e" || seg == "%2e.")
+    {
+        return Err(Error::setting(
+            FIELD,
+            "the access URL contains a `..` path segment; paste the URL as the browser shows it",
+        ));
+    }
     let with_scheme = if input.contains("://") {
         input.to_string()
     } else {

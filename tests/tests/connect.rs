@@ -144,39 +144,64 @@ async fn a_missing_freshness_job_is_a_warning() {
 async fn bad_settings_are_refused_before_any_request() {
     let bench = Bench::jaffle("configure-invalid");
     let base = bench.settings();
+    let url = |u: &str| api::Settings {
+        access_url: Some(u.to_string()),
+        ..base.clone()
+    };
+    let token = |t: &str| api::Settings {
+        api_token: t.to_string(),
+        ..base.clone()
+    };
+    let long_url = format!("https://{}.us1.dbt.com", "a".repeat(3000));
     let cases: Vec<(&str, api::Settings)> = vec![
+        ("api-token", token("")),
+        ("api-token", token("dbtc_abc def")),
+        ("api-token", token("dbtc_abc\n")),
+        ("api-token", token("dbtc_abc\r\nX-Injected: 1")),
+        ("api-token", token("dbtc_tökén")),
+        ("api-token", token(&"t".repeat(5000))),
+        ("access-url", url("ftp://cloud.getdbt.com")),
+        ("access-url", url("file:///etc/passwd")),
+        ("access-url", url("javascript:alert(1)")),
+        ("access-url", url("http://cloud.getdbt.com")),
+        ("access-url", url("http://[2001:db8::1]:8080")),
+        ("access-url", url("https://user:secret@cloud.getdbt.com")),
+        ("access-url", url("https://clоud.getdbt.com")),
         (
-            "api-token",
-            api::Settings {
-                api_token: String::new(),
-                ..base.clone()
-            },
+            "access-url",
+            url("https://cloud.getdbt.com/deploy/../../etc/passwd"),
         ),
+        ("access-url", url("https://cloud.getdbt.com/%2e%2e/%2e%2e/")),
+        ("access-url", url("https://cloud.getdbt .com")),
+        ("access-url", url("https://cloud.getdbt.com\u{0}/")),
+        ("access-url", url(&long_url)),
+        ("access-url", url("https://")),
         (
-            "api-token",
-            api::Settings {
-                api_token: "a token".into(),
-                ..base.clone()
-            },
+            "access-url",
+            url("https://cloud.getdbt.com/deploy/12a/projects/3/"),
         ),
         (
             "access-url",
+            url("https://cloud.getdbt.com/deploy/99999999999999999999999/projects/3/"),
+        ),
+        (
+            "account-id",
             api::Settings {
-                access_url: Some("ftp://example.com".into()),
+                account_id: Some(0),
                 ..base.clone()
             },
         ),
         (
-            "access-url",
+            "project-id",
             api::Settings {
-                access_url: Some("http://cloud.getdbt.com".into()),
+                project_id: Some(0),
                 ..base.clone()
             },
         ),
         (
-            "access-url",
+            "docs-job-id",
             api::Settings {
-                access_url: Some("https://u:p@cloud.getdbt.com".into()),
+                docs_job_id: Some(0),
                 ..base.clone()
             },
         ),
@@ -190,17 +215,46 @@ async fn bad_settings_are_refused_before_any_request() {
         (
             "account-id",
             api::Settings {
-                account_id: Some(0),
+                account_id: None,
+                access_url: None,
+                ..base.clone()
+            },
+        ),
+        (
+            "account-id",
+            api::Settings {
+                access_url: Some(format!(
+                    "{}/deploy/1/projects/{}/",
+                    bench.emulator.url(),
+                    ids::PROJECT
+                )),
                 ..base.clone()
             },
         ),
     ];
+    assert!(cases.len() >= 20);
     for (field, settings) in cases {
         let mut session = bench.session().await;
         match session.configure(&settings).await {
-            Err(CallError::Plugin(api::Error::InvalidSetting(p))) => assert_eq!(p.field, field),
-            other => panic!("{field}: expected invalid-setting, got {other:?}"),
+            Err(CallError::Plugin(api::Error::InvalidSetting(p))) => {
+                assert_eq!(p.field, field, "{:?}: {}", settings.access_url, p.message);
+                assert!(!p.message.is_empty());
+                if field == "api-token" && !settings.api_token.is_empty() {
+                    assert!(
+                        !p.message.contains(&settings.api_token),
+                        "the token is echoed"
+                    );
+                }
+            }
+            other => panic!(
+                "{field} {:?}: expected invalid-setting, got {other:?}",
+                settings.access_url
+            ),
         }
     }
-    assert!(bench.emulator.requests().is_empty(), "requests were sent");
+    assert!(
+        bench.emulator.requests().is_empty(),
+        "requests were sent: {:?}",
+        bench.emulator.requests()
+    );
 }

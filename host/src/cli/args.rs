@@ -88,16 +88,16 @@ pub struct ConfigureArgs {
     pub host: Option<String>,
     /// The account id.
     #[arg(long, env = "DBT_CLOUD_ACCOUNT_ID")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<String>,
     /// The project id.
     #[arg(long, env = "DBT_CLOUD_PROJECT_ID")]
-    pub project_id: Option<u64>,
+    pub project_id: Option<String>,
     /// The job whose runs produce manifest.json and run_results.json.
     #[arg(long)]
-    pub docs_job_id: Option<u64>,
+    pub docs_job_id: Option<String>,
     /// The job whose runs produce sources.json.
     #[arg(long)]
-    pub freshness_job_id: Option<u64>,
+    pub freshness_job_id: Option<String>,
 }
 
 /// `sync` arguments.

@@ -173,21 +173,38 @@ fn token_from_env() -> Result<String, Failure> {
     }
 }
 
-fn merged(stored: Option<StoredSettings>, args: &ConfigureArgs) -> StoredSettings {
+/// Parses an id given on the command line or in the environment.
+fn parse_id(field: &str, value: &Option<String>) -> Result<Option<u64>, Failure> {
+    let Some(v) = value else { return Ok(None) };
+    match v.trim().parse::<u64>() {
+        Ok(0) => Err(failure(
+            "invalid-setting",
+            format!("{field}: ids start at 1; 0 is not an id"),
+        )),
+        Ok(id) => Ok(Some(id)),
+        Err(_) => Err(failure(
+            "invalid-setting",
+            format!(
+                "{field}: `{}` is not an id; dbt Cloud ids are positive whole numbers",
+                v.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
+fn merged(stored: Option<StoredSettings>, args: &ConfigureArgs) -> Result<StoredSettings, Failure> {
     let stored = stored.unwrap_or_default();
     let url_given = args.url.is_some() || args.host.is_some();
-    StoredSettings {
+    // A pasted URL carries its own ids; stored ids must not contradict it.
+    let keep = |id: Option<u64>| if url_given { None } else { id };
+    Ok(StoredSettings {
         access_url: args.url.clone().or(args.host.clone()).or(stored.access_url),
-        // A pasted URL carries its own ids; stored ids must not contradict it.
-        account_id: args
-            .account_id
-            .or(if url_given { None } else { stored.account_id }),
-        project_id: args
-            .project_id
-            .or(if url_given { None } else { stored.project_id }),
-        docs_job_id: args.docs_job_id.or(stored.docs_job_id),
-        freshness_job_id: args.freshness_job_id.or(stored.freshness_job_id),
-    }
+        account_id: parse_id("account-id", &args.account_id)?.or(keep(stored.account_id)),
+        project_id: parse_id("project-id", &args.project_id)?.or(keep(stored.project_id)),
+        docs_job_id: parse_id("docs-job-id", &args.docs_job_id)?.or(stored.docs_job_id),
+        freshness_job_id: parse_id("freshness-job-id", &args.freshness_job_id)?
+            .or(stored.freshness_job_id),
+    })
 }
 
 fn api_settings(s: &StoredSettings, token: String) -> api::Settings {
@@ -224,8 +241,8 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
 }
 
 async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failure> {
+    let settings = merged(ctx.state.settings()?, args)?;
     let token = token_from_env()?;
-    let settings = merged(ctx.state.settings()?, args);
     let mut session = ctx
         .session(settings.access_url.as_deref(), Some(&token))
         .await?;
