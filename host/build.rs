@@ -13,37 +13,21 @@ fn main() {
         return;
     }
     if let Some(prebuilt) = std::env::var_os("MODEL_SYNC_PLUGIN_WASM") {
-        println!(
-            "cargo:rustc-env=MODEL_SYNC_PLUGIN_WASM={}",
-            PathBuf::from(prebuilt).display()
-        );
+        println!("cargo:rustc-env=MODEL_SYNC_PLUGIN_WASM={}", PathBuf::from(prebuilt).display());
         return;
     }
-    let manifest_dir =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("host/ is inside the workspace");
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ is inside the workspace");
     for watched in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let target_dir = workspace_target_dir(&out_dir)
-        .unwrap_or_else(|| root.join("target"))
-        .join("plugin-wasm");
+    let target_dir = workspace_target_dir(&out_dir).unwrap_or_else(|| root.join("target")).join("plugin-wasm");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     ensure_wasm_target();
     let output = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "-p",
-            "model-sync-plugin",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-            "--target-dir",
-        ])
+        .args(["build", "-p", "model-sync-plugin", "--target", "wasm32-wasip2", "--release", "--target-dir"])
         .arg(&target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -78,10 +62,6 @@ fn ensure_wasm_target() {
     if sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
         return;
     }
-    println!(
-        "cargo:warning=installing the wasm32-wasip2 target with rustup (needed to build the plugin)"
-    );
-    let _ = Command::new("rustup")
-        .args(["target", "add", "wasm32-wasip2"])
-        .status();
+    println!("cargo:warning=installing the wasm32-wasip2 target with rustup (needed to build the plugin)");
+    let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
 }

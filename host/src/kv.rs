@@ -30,9 +30,7 @@ pub struct FileStore {
 }
 
 fn check_key(key: &str) -> Result<(), KvError> {
-    let ok_chars = key
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
+    let ok_chars = key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
     if key.is_empty()
         || key.len() > MAX_KEY_LEN
         || !ok_chars
@@ -59,11 +57,7 @@ impl FileStore {
     /// A store in `dir`, created (owner-only) if missing.
     pub fn open(dir: &Path, max_value_bytes: u64) -> std::io::Result<Self> {
         create_private_dir(dir)?;
-        Ok(FileStore {
-            dir: dir.to_path_buf(),
-            max_value_bytes,
-            counter: AtomicU64::new(0),
-        })
+        Ok(FileStore { dir: dir.to_path_buf(), max_value_bytes, counter: AtomicU64::new(0) })
     }
 
     /// Reads a value.
@@ -157,24 +151,10 @@ mod tests {
         assert_eq!(store.get("nope").unwrap(), None);
         store.delete("sync/001").unwrap();
         assert_eq!(store.list("sync/").unwrap(), vec!["sync/002"]);
-        for bad in [
-            "",
-            "../x",
-            "a/../b",
-            "/abs",
-            "sp ace",
-            "a%b",
-            &"k".repeat(201),
-        ] {
-            assert!(
-                matches!(store.set(bad, b"v"), Err(KvError::InvalidKey(_))),
-                "{bad}"
-            );
+        for bad in ["", "../x", "a/../b", "/abs", "sp ace", "a%b", &"k".repeat(201)] {
+            assert!(matches!(store.set(bad, b"v"), Err(KvError::InvalidKey(_))), "{bad}");
         }
-        assert!(matches!(
-            store.set("big", &[0; 17]),
-            Err(KvError::QuotaExceeded(_))
-        ));
+        assert!(matches!(store.set("big", &[0; 17]), Err(KvError::QuotaExceeded(_))));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

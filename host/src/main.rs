@@ -6,10 +6,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::args::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: host: starting the async runtime: {e}");
@@ -19,10 +16,7 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(cli::commands::run(&args)) {
         Ok(outcome) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&outcome.json).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
             } else {
                 print!("{}", outcome.text);
             }
@@ -31,17 +25,10 @@ fn main() -> std::process::ExitCode {
         Err(f) => {
             let first_line = f.message.lines().next().unwrap_or("").to_string();
             if args.json {
-                let doc =
-                    serde_json::json!({"error": cli::output::error_json(&f.kind, &f.message)});
+                let doc = serde_json::json!({"error": cli::output::error_json(&f.kind, &f.message)});
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else if f.message.contains('\n') {
-                eprint!(
-                    "{}",
-                    f.message
-                        .split_once('\n')
-                        .map(|(_, rest)| rest)
-                        .unwrap_or("")
-                );
+                eprint!("{}", f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
             }
             eprintln!("error: {}: {first_line}", f.kind);
             std::process::ExitCode::FAILURE

@@ -25,29 +25,18 @@ impl Origin {
     /// Parses `scheme://host[:port]` (a path is ignored).
     pub fn parse(url: &str) -> anyhow::Result<Self> {
         let uri: http::Uri = url.parse()?;
-        let scheme = uri
-            .scheme_str()
-            .ok_or_else(|| anyhow::anyhow!("`{url}` has no scheme"))?
-            .to_ascii_lowercase();
+        let scheme = uri.scheme_str().ok_or_else(|| anyhow::anyhow!("`{url}` has no scheme"))?.to_ascii_lowercase();
         if scheme != "https" && scheme != "http" {
             anyhow::bail!("`{url}`: only http and https destinations exist");
         }
-        let host = uri
-            .host()
-            .ok_or_else(|| anyhow::anyhow!("`{url}` has no host"))?
-            .to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let host = uri.host().ok_or_else(|| anyhow::anyhow!("`{url}` has no host"))?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
         Ok(Origin { scheme, host, port })
     }
 
     /// Whether the host is the local machine.
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost"
-            || self.host == "[::1]"
-            || self.host == "::1"
-            || self.host.starts_with("127.")
+        self.host == "localhost" || self.host == "[::1]" || self.host == "::1" || self.host.starts_with("127.")
     }
 }
 
@@ -108,11 +97,7 @@ impl SandboxPolicy {
             let allowed: Vec<String> = self.allowed.iter().map(|o| o.to_string()).collect();
             return Some(format!(
                 "{origin} is not in the sandbox policy (allowed: {}); configure the access URL of that host to allow it",
-                if allowed.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    allowed.join(", ")
-                }
+                if allowed.is_empty() { "nothing".to_string() } else { allowed.join(", ") }
             ));
         }
         None
@@ -166,37 +151,22 @@ impl WasiHttpHooks for PolicyHooks {
     ) -> SendFuture {
         drop(fut);
         if let Some(reason) = self.policy.check(request.uri()) {
-            (self.on_denied)(format!(
-                "denied {} {}: {reason}",
-                request.method(),
-                request.uri()
-            ));
+            (self.on_denied)(format!("denied {} {}: {reason}", request.method(), request.uri()));
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let asked = options.unwrap_or_default();
         let options = RequestOptions {
             connect_timeout: clamp(asked.connect_timeout, self.policy.connect_timeout),
             first_byte_timeout: clamp(asked.first_byte_timeout, self.policy.first_byte_timeout),
-            between_bytes_timeout: clamp(
-                asked.between_bytes_timeout,
-                self.policy.between_bytes_timeout,
-            ),
+            between_bytes_timeout: clamp(asked.between_bytes_timeout, self.policy.between_bytes_timeout),
         };
         let received = self.received.clone();
         let tripped = self.tripped.clone();
         let cap = self.policy.max_response_bytes;
         Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            let response = response.map(|body| {
-                CappedBody {
-                    inner: body.boxed_unsync(),
-                    received,
-                    tripped,
-                    cap,
-                }
-                .boxed_unsync()
-            });
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response =
+                response.map(|body| CappedBody { inner: body.boxed_unsync(), received, tripped, cap }.boxed_unsync());
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
@@ -222,15 +192,10 @@ impl http_body::Body for CappedBody {
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()
         {
-            let total = self
-                .received
-                .fetch_add(data.len() as u64, Ordering::Relaxed)
-                + data.len() as u64;
+            let total = self.received.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
             if total > self.cap {
                 self.tripped.store(true, Ordering::Relaxed);
-                return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseBodySize(
-                    Some(self.cap),
-                ))));
+                return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseBodySize(Some(self.cap)))));
             }
         }
         polled
@@ -243,30 +208,14 @@ mod tests {
 
     #[test]
     fn allows_exact_origins_only() {
-        let mut p = SandboxPolicy {
-            allowed: vec![Origin::parse("https://ab1.us1.dbt.com").unwrap()],
-            ..Default::default()
-        };
-        assert_eq!(
-            p.check(&"https://ab1.us1.dbt.com/api/v2/".parse().unwrap()),
-            None
-        );
-        assert!(
-            p.check(&"https://ab1.us1.dbt.com:8443/".parse().unwrap())
-                .is_some()
-        );
+        let mut p =
+            SandboxPolicy { allowed: vec![Origin::parse("https://ab1.us1.dbt.com").unwrap()], ..Default::default() };
+        assert_eq!(p.check(&"https://ab1.us1.dbt.com/api/v2/".parse().unwrap()), None);
+        assert!(p.check(&"https://ab1.us1.dbt.com:8443/".parse().unwrap()).is_some());
         assert!(p.check(&"https://evil.example/".parse().unwrap()).is_some());
-        assert!(
-            p.check(&"http://ab1.us1.dbt.com/".parse().unwrap())
-                .is_some()
-        );
-        p.allowed
-            .push(Origin::parse("http://127.0.0.1:9000").unwrap());
-        assert!(
-            p.check(&"http://127.0.0.1:9000/".parse().unwrap())
-                .is_some(),
-            "http needs the embedder's consent"
-        );
+        assert!(p.check(&"http://ab1.us1.dbt.com/".parse().unwrap()).is_some());
+        p.allowed.push(Origin::parse("http://127.0.0.1:9000").unwrap());
+        assert!(p.check(&"http://127.0.0.1:9000/".parse().unwrap()).is_some(), "http needs the embedder's consent");
         p.allow_http_loopback = true;
         assert_eq!(p.check(&"http://127.0.0.1:9000/x".parse().unwrap()), None);
     }

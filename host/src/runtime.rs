@@ -77,20 +77,13 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -151,12 +144,7 @@ struct PeakLimiter {
 }
 
 impl wasmtime::ResourceLimiter for PeakLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let granted = self.inner.memory_growing(current, desired, maximum)?;
         if granted {
             self.peak = self.peak.max(desired);
@@ -168,12 +156,7 @@ impl wasmtime::ResourceLimiter for PeakLimiter {
         self.inner.memory_grow_failed(error)
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.inner.table_growing(current, desired, maximum)
     }
 
@@ -203,8 +186,7 @@ pub struct Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.stop_ticker
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop_ticker.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -223,19 +205,13 @@ impl Runtime {
         let pre = SyncPluginPre::new(linker.instantiate_pre(&component)?)?;
         let stop_ticker = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (ticker_engine, stop) = (engine.clone(), stop_ticker.clone());
-        std::thread::Builder::new()
-            .name("model-sync-epoch".into())
-            .spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    ticker_engine.increment_epoch();
-                }
-            })?;
-        Ok(Runtime {
-            engine,
-            pre,
-            stop_ticker,
-        })
+        std::thread::Builder::new().name("model-sync-epoch".into()).spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                ticker_engine.increment_epoch();
+            }
+        })?;
+        Ok(Runtime { engine, pre, stop_ticker })
     }
 
     /// A fresh sandboxed instance. Its WASI context grants nothing: no
@@ -258,10 +234,7 @@ impl Runtime {
                     .build(),
                 peak: 0,
             },
-            hooks: PolicyHooks::new(
-                policy.clone(),
-                Arc::new(move |m| deny_events(Event::Denied(m))),
-            ),
+            hooks: PolicyHooks::new(policy.clone(), Arc::new(move |m| deny_events(Event::Denied(m)))),
             store: options.store,
             events,
             secrets: options.secrets,
@@ -272,20 +245,11 @@ impl Runtime {
         store.set_epoch_deadline(u64::MAX / 2);
         store.epoch_deadline_trap();
         let plugin = self.pre.instantiate_async(&mut store).await?;
-        Ok(Session {
-            store,
-            plugin,
-            policy,
-            poisoned: false,
-        })
+        Ok(Session { store, plugin, policy, poisoned: false })
     }
 }
 
-fn load_component(
-    engine: &Engine,
-    wasm: &[u8],
-    cache_dir: Option<&Path>,
-) -> anyhow::Result<Component> {
+fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
     let Some(dir) = cache_dir else {
         return Ok(Component::new(engine, wasm)?);
     };
@@ -343,11 +307,7 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Plugin(e) => write!(f, "{}", crate::describe_error(e).1),
-            CallError::Deadline(d) => write!(
-                f,
-                "the plugin call exceeded its deadline of {}s",
-                d.as_secs()
-            ),
+            CallError::Deadline(d) => write!(f, "the plugin call exceeded its deadline of {}s", d.as_secs()),
             CallError::MemoryLimit(b) => {
                 write!(f, "the plugin exceeded its memory limit of {} MiB", b >> 20)
             }
@@ -357,10 +317,7 @@ impl std::fmt::Display for CallError {
                 b >> 20
             ),
             CallError::Trap(m) => write!(f, "the plugin crashed: {m}"),
-            CallError::Poisoned => write!(
-                f,
-                "the plugin instance was discarded after an earlier failure"
-            ),
+            CallError::Poisoned => write!(f, "the plugin instance was discarded after an earlier failure"),
         }
     }
 }
@@ -393,10 +350,7 @@ pub struct Session {
 impl Session {
     async fn call<T>(
         &mut self,
-        f: impl AsyncFnOnce(
-            &SyncPlugin,
-            &mut Store<HostState>,
-        ) -> wasmtime::Result<Result<T, api::Error>>,
+        f: impl AsyncFnOnce(&SyncPlugin, &mut Store<HostState>) -> wasmtime::Result<Result<T, api::Error>>,
     ) -> Result<T, CallError> {
         if self.poisoned {
             return Err(CallError::Poisoned);
@@ -416,8 +370,7 @@ impl Session {
                 let text = format!("{trap:?}");
                 if text.contains("growing memory") || text.contains("memory allocation") {
                     Err(CallError::MemoryLimit(self.policy.max_memory_bytes))
-                } else if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)
-                {
+                } else if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
                     Err(CallError::Deadline(deadline))
                 } else {
                     Err(CallError::Trap(trap.to_string()))
@@ -436,48 +389,23 @@ impl Session {
     }
 
     /// `configure`.
-    pub async fn configure(
-        &mut self,
-        settings: &api::Settings,
-    ) -> Result<api::Connection, CallError> {
-        self.call(async |p, s| {
-            p.modelsync_plugin_model_sync()
-                .call_configure(s, settings)
-                .await
-        })
-        .await
+    pub async fn configure(&mut self, settings: &api::Settings) -> Result<api::Connection, CallError> {
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_configure(s, settings).await).await
     }
 
     /// `list-syncs`.
-    pub async fn list_syncs(
-        &mut self,
-        limit: Option<u32>,
-    ) -> Result<Vec<api::SyncRecord>, CallError> {
-        self.call(async |p, s| {
-            p.modelsync_plugin_model_sync()
-                .call_list_syncs(s, limit)
-                .await
-        })
-        .await
+    pub async fn list_syncs(&mut self, limit: Option<u32>) -> Result<Vec<api::SyncRecord>, CallError> {
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_list_syncs(s, limit).await).await
     }
 
     /// `get-sync`.
     pub async fn get_sync(&mut self, id: u64) -> Result<api::SyncDetail, CallError> {
-        self.call(async |p, s| p.modelsync_plugin_model_sync().call_get_sync(s, id).await)
-            .await
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_get_sync(s, id).await).await
     }
 
     /// `trigger-sync`.
-    pub async fn trigger_sync(
-        &mut self,
-        options: &api::SyncOptions,
-    ) -> Result<api::SyncReport, CallError> {
-        self.call(async |p, s| {
-            p.modelsync_plugin_model_sync()
-                .call_trigger_sync(s, options)
-                .await
-        })
-        .await
+    pub async fn trigger_sync(&mut self, options: &api::SyncOptions) -> Result<api::SyncReport, CallError> {
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_trigger_sync(s, options).await).await
     }
 }
 

@@ -11,8 +11,7 @@ use serde_json::Value;
 const TOKEN: &str = "dbtc_demo_service_token";
 
 fn state_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -41,18 +40,9 @@ fn json(out: &Output) -> Value {
 }
 
 fn configure(emulator: &Emulator, dir: &Path) -> Value {
-    let url = format!(
-        "{}/deploy/{}/projects/{}/jobs",
-        emulator.url(),
-        ids::ACCOUNT,
-        ids::PROJECT
-    );
+    let url = format!("{}/deploy/{}/projects/{}/jobs", emulator.url(), ids::ACCOUNT, ids::PROJECT);
     let out = model_sync(dir, TOKEN, &["--json", "configure", "--url", &url]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     json(&out)
 }
 
@@ -68,54 +58,30 @@ fn configure_sync_syncs_and_show_follow_the_json_contract() {
     assert!(c["warnings"].is_array());
 
     let out = model_sync(&dir, TOKEN, &["--json", "sync"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = json(&out);
     assert_eq!(s["id"], 1);
     assert_eq!(s["status"], "succeeded");
     for field in ["started_at", "finished_at"] {
         let t = s[field].as_str().expect(field);
-        assert!(
-            t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'),
-            "{field}: {t}"
-        );
+        assert!(t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'), "{field}: {t}");
     }
     assert_eq!(s["runs"][0]["job_id"], ids::DOCS_JOB);
     assert_eq!(s["runs"][0]["run_id"], ids::DOCS_RUN);
     assert_eq!(s["runs"][0]["artifacts"][0], "manifest.json");
     let doc: Value = serde_json::from_slice(jaffle::MANIFEST).expect("manifest");
-    let models = doc["nodes"]
-        .as_object()
-        .expect("nodes")
-        .values()
-        .filter(|n| n["resource_type"] == "model")
-        .count();
+    let models = doc["nodes"].as_object().expect("nodes").values().filter(|n| n["resource_type"] == "model").count();
     assert_eq!(s["counts"]["model"], models);
-    assert_eq!(
-        s["counts"]["unit_test"],
-        doc["unit_tests"].as_object().expect("unit_tests").len()
-    );
+    assert_eq!(s["counts"]["unit_test"], doc["unit_tests"].as_object().expect("unit_tests").len());
     assert!(s["warnings"].as_array().expect("warnings").is_empty());
 
     // A second process, a second sync, the same state directory.
     let out = model_sync(&dir, TOKEN, &["--json", "sync", "--force"]);
     assert!(out.status.success());
     let out = model_sync(&dir, "", &["--json", "syncs"]);
-    assert!(
-        out.status.success(),
-        "listing needs no token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "listing needs no token: {}", String::from_utf8_lossy(&out.stderr));
     let list = json(&out);
-    let ids: Vec<u64> = list
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|r| r["id"].as_u64().expect("id"))
-        .collect();
+    let ids: Vec<u64> = list.as_array().expect("array").iter().map(|r| r["id"].as_u64().expect("id")).collect();
     assert_eq!(ids, vec![2, 1]);
 
     let out = model_sync(&dir, "", &["--json", "show", "1"]);
@@ -124,26 +90,11 @@ fn configure_sync_syncs_and_show_follow_the_json_contract() {
     assert_eq!(shown["id"], 1);
     assert!(shown["log"].as_array().expect("log").len() > 2);
     let nodes = shown["catalog"]["nodes"].as_array().expect("nodes");
-    let orders = nodes
-        .iter()
-        .find(|n| n["unique_id"] == "model.jaffle_shop.orders")
-        .expect("orders");
+    let orders = nodes.iter().find(|n| n["unique_id"] == "model.jaffle_shop.orders").expect("orders");
     assert_eq!(orders["resource_type"], "model");
     assert_eq!(orders["name"], "orders");
-    assert!(
-        orders["depends_on"]
-            .as_array()
-            .expect("depends_on")
-            .iter()
-            .any(|d| d == "model.jaffle_shop.stg_orders")
-    );
-    assert!(
-        orders["columns"]
-            .as_array()
-            .expect("columns")
-            .iter()
-            .any(|c| c["name"] == "order_id")
-    );
+    assert!(orders["depends_on"].as_array().expect("depends_on").iter().any(|d| d == "model.jaffle_shop.stg_orders"));
+    assert!(orders["columns"].as_array().expect("columns").iter().any(|c| c["name"] == "order_id"));
 }
 
 #[test]
@@ -157,22 +108,13 @@ fn failures_exit_non_zero_with_a_kind_and_never_show_the_token() {
     let doc = json(&out);
     assert_eq!(doc["error"]["kind"], "unauthorized");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr
-            .lines()
-            .any(|l| l.starts_with("error: unauthorized:")),
-        "{stderr}"
-    );
+    assert!(stderr.lines().any(|l| l.starts_with("error: unauthorized:")), "{stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
     assert!(!stderr.contains(secret));
     // Nor in the state directory: settings, history, failed sync records.
     for entry in walk(&dir) {
         let bytes = std::fs::read(&entry).expect("readable");
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(secret),
-            "token in {}",
-            entry.display()
-        );
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret), "token in {}", entry.display());
     }
     let out = model_sync(&dir, "", &["syncs"]);
     assert!(out.status.success());
@@ -184,21 +126,14 @@ fn sync_before_configure_says_what_to_do() {
     let out = model_sync(&dir, TOKEN, &["sync"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not-configured") && stderr.contains("model-sync configure"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("not-configured") && stderr.contains("model-sync configure"), "{stderr}");
 }
 
 #[test]
 fn demo_runs_a_real_sync() {
     let dir = state_dir("demo");
     let out = model_sync(&dir, "", &["--json", "demo"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc = json(&out);
     assert_eq!(doc["sync"]["status"], "succeeded");
     assert!(doc["sync"]["counts"]["model"].as_u64().unwrap_or(0) > 0);
@@ -210,11 +145,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p))
-            } else {
-                out.push(p)
-            }
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
         }
     }
     out
@@ -227,34 +158,14 @@ fn non_numeric_and_negative_ids_name_the_field() {
         ("--account-id", "abc", "account-id"),
         ("--project-id", "-5", "project-id"),
         ("--docs-job-id", "1e3", "docs-job-id"),
-        (
-            "--freshness-job-id",
-            "99999999999999999999999",
-            "freshness-job-id",
-        ),
+        ("--freshness-job-id", "99999999999999999999999", "freshness-job-id"),
     ] {
         let arg = format!("{flag}={value}");
-        let out = model_sync(
-            &dir,
-            TOKEN,
-            &[
-                "--json",
-                "configure",
-                "--host",
-                "https://ab123.us1.dbt.com",
-                &arg,
-            ],
-        );
+        let out = model_sync(&dir, TOKEN, &["--json", "configure", "--host", "https://ab123.us1.dbt.com", &arg]);
         assert!(!out.status.success(), "{flag} {value}");
         let doc = json(&out);
         assert_eq!(doc["error"]["kind"], "invalid-setting", "{flag} {value}");
-        assert!(
-            doc["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with(field),
-            "{doc}"
-        );
+        assert!(doc["error"]["message"].as_str().unwrap_or("").starts_with(field), "{doc}");
     }
 }
 
@@ -265,12 +176,7 @@ fn a_full_sync_leaves_the_token_nowhere() {
     world.token = secret.into();
     let emulator = Emulator::start(world).expect("emulator");
     let dir = state_dir("secret");
-    let url = format!(
-        "{}/deploy/{}/projects/{}/jobs",
-        emulator.url(),
-        ids::ACCOUNT,
-        ids::PROJECT
-    );
+    let url = format!("{}/deploy/{}/projects/{}/jobs", emulator.url(), ids::ACCOUNT, ids::PROJECT);
     let mut outputs = Vec::new();
     for args in [
         vec!["--json", "configure", "--url", url.as_str()],
@@ -283,11 +189,7 @@ fn a_full_sync_leaves_the_token_nowhere() {
         vec!["doctor"],
     ] {
         let out = model_sync(&dir, secret, &args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         outputs.push(out);
     }
     for out in &outputs {
@@ -298,29 +200,19 @@ fn a_full_sync_leaves_the_token_nowhere() {
     assert!(files.len() > 4, "{files:?}");
     for entry in files {
         let bytes = std::fs::read(&entry).expect("readable");
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(secret),
-            "token in {}",
-            entry.display()
-        );
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret), "token in {}", entry.display());
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&dir)
-            .expect("state dir")
-            .permissions()
-            .mode();
-        assert_eq!(
-            mode & 0o077,
-            0,
-            "the state directory is readable only by its owner: {mode:o}"
-        );
+        let mode = std::fs::metadata(&dir).expect("state dir").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the state directory is readable only by its owner: {mode:o}");
     }
     // The token did reach dbt Cloud, as a bearer token.
-    assert!(emulator.requests().iter().all(|r| {
-        r.headers
+    assert!(
+        emulator
+            .requests()
             .iter()
-            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {secret}"))
-    }));
+            .all(|r| { r.headers.iter().any(|(k, v)| k == "authorization" && v == &format!("Bearer {secret}")) })
+    );
 }

@@ -11,86 +11,38 @@ use serde_json::Value;
 
 fn cli(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_model-sync"));
-    c.arg("--state-dir")
-        .arg(dir)
-        .args(args)
-        .env("DBT_CLOUD_API_TOKEN", "dbtc_demo_service_token");
+    c.arg("--state-dir").arg(dir).args(args).env("DBT_CLOUD_API_TOKEN", "dbtc_demo_service_token");
     c
 }
 
 fn configured(name: &str, emulator: &Emulator) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("crash-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let url = format!(
-        "{}/deploy/{}/projects/{}/",
-        emulator.url(),
-        ids::ACCOUNT,
-        ids::PROJECT
-    );
-    let out = cli(&dir, &["configure", "--url", &url])
-        .output()
-        .expect("configure runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let url = format!("{}/deploy/{}/projects/{}/", emulator.url(), ids::ACCOUNT, ids::PROJECT);
+    let out = cli(&dir, &["configure", "--url", &url]).output().expect("configure runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     dir
 }
 
 fn syncs(dir: &Path) -> Vec<Value> {
     let out = cli(dir, &["--json", "syncs"]).output().expect("syncs runs");
-    assert!(
-        out.status.success(),
-        "the history is readable: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
-        .expect("JSON")
-        .as_array()
-        .cloned()
-        .expect("array")
+    assert!(out.status.success(), "the history is readable: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout).expect("JSON").as_array().cloned().expect("array")
 }
 
 #[test]
 fn killing_the_host_mid_sync_leaves_a_readable_history() {
     let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
     let dir = configured("kill", &emulator);
-    assert!(
-        cli(&dir, &["sync"])
-            .output()
-            .expect("runs")
-            .status
-            .success()
-    );
+    assert!(cli(&dir, &["sync"]).output().expect("runs").status.success());
     // The next download stalls; kill the host while it waits.
-    emulator.fault(
-        "manifest.json",
-        1,
-        FaultKind::Slow {
-            pieces: 50,
-            pause: Duration::from_millis(200),
-        },
-    );
-    let mut child = cli(&dir, &["sync", "--force"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
+    emulator.fault("manifest.json", 1, FaultKind::Slow { pieces: 50, pause: Duration::from_millis(200) });
+    let mut child =
+        cli(&dir, &["sync", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawns");
     let started = Instant::now();
     // The emulator logs a request when it starts answering it.
-    while emulator
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("manifest.json"))
-        .count()
-        < 2
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the sync never reached the download"
-        );
+    while emulator.requests().iter().filter(|r| r.path.ends_with("manifest.json")).count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the sync never reached the download");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -98,20 +50,11 @@ fn killing_the_host_mid_sync_leaves_a_readable_history() {
     child.wait().expect("reaped");
     let history = syncs(&dir);
     assert_eq!(history.len(), 2, "{history:?}");
-    assert_eq!(
-        history[0]["status"], "running",
-        "the interrupted sync shows as such"
-    );
+    assert_eq!(history[0]["status"], "running", "the interrupted sync shows as such");
     assert_eq!(history[1]["status"], "succeeded");
     // No temporary files are taken for records, and the next sync works.
-    let out = cli(&dir, &["--json", "sync", "--force"])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cli(&dir, &["--json", "sync", "--force"]).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(syncs(&dir).len(), 3);
 }
 
@@ -131,11 +74,7 @@ fn concurrent_syncs_of_one_state_directory_lose_no_record() {
     let mut ids = Vec::new();
     for child in children {
         let out = child.wait_with_output().expect("finishes");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
         ids.push(doc["id"].as_u64().expect("id"));
     }

@@ -56,6 +56,20 @@ pub struct Node {
     pub last_run: Option<RunOutcome>,
     /// Source freshness.
     pub freshness: Option<Freshness>,
+    /// Warehouse statistics (id, label, value).
+    #[serde(default)]
+    pub stats: Vec<Stat>,
+}
+
+/// A warehouse statistic (mirrors the WIT `stat`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    /// Id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Value.
+    pub value: String,
 }
 
 /// A column (mirrors the WIT `column`).
@@ -151,22 +165,10 @@ fn node_from(r: Resource, include_code: bool) -> Node {
     let mut meta = config.meta.unwrap_or_default();
     meta.extend(r.meta.unwrap_or_default());
     let relation = r.node_relation.unwrap_or_default();
-    let tested_column = r.column_name.or_else(|| {
-        r.test_metadata
-            .as_ref()?
-            .kwargs
-            .as_ref()?
-            .column_name
-            .clone()
-    });
+    let tested_column = r.column_name.or_else(|| r.test_metadata.as_ref()?.kwargs.as_ref()?.column_name.clone());
     let depends_on = r.depends_on.map(|d| d.nodes).unwrap_or_default();
     let tested_node = match r.resource_type.as_str() {
-        "test" => r.attached_node.or_else(|| {
-            depends_on
-                .iter()
-                .find(|d| !d.starts_with("macro."))
-                .cloned()
-        }),
+        "test" => r.attached_node.or_else(|| depends_on.iter().find(|d| !d.starts_with("macro.")).cloned()),
         "unit_test" => depends_on.first().cloned(),
         _ => None,
     };
@@ -195,11 +197,7 @@ fn node_from(r: Resource, include_code: bool) -> Node {
         schema: non_empty(r.schema.or(relation.schema_name)),
         relation_name: non_empty(r.relation_name.or(relation.relation_name)),
         materialization: non_empty(config.materialized),
-        description: if r.description.is_empty() {
-            r.label.unwrap_or_default()
-        } else {
-            r.description
-        },
+        description: if r.description.is_empty() { r.label.unwrap_or_default() } else { r.description },
         tags,
         owner: r.owner.and_then(|o| o.name.or(o.email)),
         meta_json: serde_json::Value::Object(meta).to_string(),
@@ -212,6 +210,7 @@ fn node_from(r: Resource, include_code: bool) -> Node {
         compiled_code: if include_code { r.compiled_code } else { None },
         last_run: None,
         freshness: None,
+        stats: Vec::new(),
         resource_type: r.resource_type,
         name: r.name,
         package_name: r.package_name,
@@ -221,17 +220,10 @@ fn node_from(r: Resource, include_code: bool) -> Node {
 /// Builds the catalog from a manifest and whatever else the runs produced.
 pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
     let include_code = inputs.include_code;
-    let mut nodes: Vec<Node> = manifest
-        .into_resources()
-        .map(|r| node_from(r, include_code))
-        .collect();
+    let mut nodes: Vec<Node> = manifest.into_resources().map(|r| node_from(r, include_code)).collect();
     nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     nodes.dedup_by(|a, b| a.unique_id == b.unique_id);
-    let index: HashMap<String, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.unique_id.clone(), i))
-        .collect();
+    let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.unique_id.clone(), i)).collect();
 
     if let Some(results) = inputs.run_results.filter(|r| r.executes_nodes()) {
         for r in results.results {
@@ -264,7 +256,17 @@ pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
     if let Some(warehouse) = inputs.warehouse {
         for (id, relation) in warehouse.nodes.into_iter().chain(warehouse.sources) {
             if let Some(&i) = index.get(&id) {
-                merge_warehouse_columns(&mut nodes[i], relation.columns);
+                let node = &mut nodes[i];
+                merge_warehouse_columns(node, relation.columns);
+                node.stats = relation
+                    .stats
+                    .into_iter()
+                    .filter(|s| s.include == Some(true) && s.id != "has_stats")
+                    .filter_map(|s| Some(Stat { value: s.value?, id: s.id, label: s.label }))
+                    .collect();
+                if node.owner.is_none() {
+                    node.owner = relation.metadata.and_then(|m| m.owner).filter(|o| !o.is_empty());
+                }
             }
         }
     }
@@ -274,17 +276,10 @@ pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
 
 /// Adds types from the warehouse to documented columns (matched
 /// case-insensitively) and appends undocumented ones in warehouse order.
-fn merge_warehouse_columns(
-    node: &mut Node,
-    mut columns: Vec<crate::artifacts::warehouse::WarehouseColumn>,
-) {
+fn merge_warehouse_columns(node: &mut Node, mut columns: Vec<crate::artifacts::warehouse::WarehouseColumn>) {
     columns.sort_by_key(|c| c.index.unwrap_or(u64::MAX));
     for wc in columns {
-        match node
-            .columns
-            .iter_mut()
-            .find(|c| c.name.eq_ignore_ascii_case(&wc.name))
-        {
+        match node.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&wc.name)) {
             Some(c) => {
                 if c.data_type.is_none() {
                     c.data_type = wc.data_type;
@@ -308,28 +303,16 @@ fn link_tests(nodes: &mut [Node], index: &HashMap<String, usize>) {
         .filter_map(|t| {
             let target = *index.get(t.tested_node.as_ref()?)?;
             let is_unique = t.test_name.as_deref() == Some("unique");
-            Some((
-                target,
-                t.tested_column.clone()?,
-                t.unique_id.clone(),
-                is_unique,
-            ))
+            Some((target, t.tested_column.clone()?, t.unique_id.clone(), is_unique))
         })
         .collect();
     for (target, column, test_id, is_unique) in links {
         let node = &mut nodes[target];
         let column = column.trim_matches('"').to_string();
-        let position = match node
-            .columns
-            .iter()
-            .position(|c| c.name.eq_ignore_ascii_case(&column))
-        {
+        let position = match node.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&column)) {
             Some(p) => p,
             None => {
-                node.columns.push(Column {
-                    name: column,
-                    ..Column::default()
-                });
+                node.columns.push(Column { name: column, ..Column::default() });
                 node.columns.len() - 1
             }
         };

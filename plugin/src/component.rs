@@ -94,10 +94,7 @@ impl wit::Guest for Plugin {
         };
         let out = connection_to_wit(&connection);
         if let Ok(mut state) = STATE.lock() {
-            *state = Some(Connected {
-                settings,
-                connection,
-            });
+            *state = Some(Connected { settings, connection });
         }
         Ok(out)
     }
@@ -110,11 +107,10 @@ impl wit::Guest for Plugin {
 
     fn get_sync(id: u64) -> Result<wit::SyncDetail, wit::Error> {
         let history = History::new(&HostStore);
-        let record = history.get(id).map_err(to_wit_error)?.ok_or_else(|| {
-            to_wit_error(Error::NotFound(format!(
-                "there is no sync {id} in the history"
-            )))
-        })?;
+        let record = history
+            .get(id)
+            .map_err(to_wit_error)?
+            .ok_or_else(|| to_wit_error(Error::NotFound(format!("there is no sync {id} in the history"))))?;
         let catalog = history.catalog(id).map_err(to_wit_error)?;
         Ok(wit::SyncDetail {
             sync: record_to_wit(&record),
@@ -124,9 +120,7 @@ impl wit::Guest for Plugin {
     }
 
     fn trigger_sync(options: wit::SyncOptions) -> Result<wit::SyncReport, wit::Error> {
-        let state = STATE
-            .lock()
-            .map_err(|_| to_wit_error(Error::Other("plugin state poisoned".into())))?;
+        let state = STATE.lock().map_err(|_| to_wit_error(Error::Other("plugin state poisoned".into())))?;
         let Some(connected) = state.as_ref() else {
             return Err(to_wit_error(Error::NotConfigured(
                 "call configure with the connection settings before trigger-sync".into(),
@@ -150,12 +144,8 @@ impl wit::Guest for Plugin {
         let client = Client::new(&WasiTransport, &connected.settings, &logger);
         let history = History::new(&HostStore);
         let (record, catalog) =
-            sync::run(&client, &connected.connection, &options, &history, &logger)
-                .map_err(to_wit_error)?;
-        Ok(wit::SyncReport {
-            sync: record_to_wit(&record),
-            catalog: catalog_to_wit(catalog),
-        })
+            sync::run(&client, &connected.connection, &options, &history, &logger).map_err(to_wit_error)?;
+        Ok(wit::SyncReport { sync: record_to_wit(&record), catalog: catalog_to_wit(catalog) })
     }
 }
 
@@ -163,21 +153,15 @@ export!(Plugin);
 
 fn to_wit_error(e: Error) -> wit::Error {
     match e {
-        Error::InvalidSetting { field, message } => {
-            wit::Error::InvalidSetting(wit::SettingProblem { field, message })
-        }
+        Error::InvalidSetting { field, message } => wit::Error::InvalidSetting(wit::SettingProblem { field, message }),
         Error::NotConfigured(m) => wit::Error::NotConfigured(m),
         Error::Unauthorized(m) => wit::Error::Unauthorized(m),
         Error::Forbidden(m) => wit::Error::Forbidden(m),
         Error::NotFound(m) => wit::Error::NotFound(m),
         Error::ApiNotEnabled(m) => wit::Error::ApiNotEnabled(m),
-        Error::RateLimited {
-            retry_after_secs,
-            message,
-        } => wit::Error::RateLimited(wit::RateLimit {
-            retry_after_secs,
-            message,
-        }),
+        Error::RateLimited { retry_after_secs, message } => {
+            wit::Error::RateLimited(wit::RateLimit { retry_after_secs, message })
+        }
         Error::Network(m) => wit::Error::Network(m),
         Error::NetworkDenied(m) => wit::Error::NetworkDenied(m),
         Error::Timeout(m) => wit::Error::Timeout(m),
@@ -240,14 +224,7 @@ fn record_to_wit(r: &SyncRecord) -> wit::SyncRecord {
                 finished_at: u.finished_at.clone(),
             })
             .collect(),
-        counts: r
-            .counts
-            .iter()
-            .map(|(k, v)| wit::ResourceCount {
-                resource_type: k.clone(),
-                count: *v,
-            })
-            .collect(),
+        counts: r.counts.iter().map(|(k, v)| wit::ResourceCount { resource_type: k.clone(), count: *v }).collect(),
         warnings: r.warnings.clone(),
         error: r.error.clone().map(to_wit_error),
         changes: r.changes.map(|c| wit::ChangeSummary {
@@ -306,11 +283,10 @@ fn node_to_wit(n: Node) -> wit::CatalogNode {
             criteria: f.criteria,
             error: f.error,
         }),
+        stats: n.stats.into_iter().map(|s| wit::Stat { id: s.id, label: s.label, value: s.value }).collect(),
     }
 }
 
 fn catalog_to_wit(c: Catalog) -> wit::Catalog {
-    wit::Catalog {
-        nodes: c.nodes.into_iter().map(node_to_wit).collect(),
-    }
+    wit::Catalog { nodes: c.nodes.into_iter().map(node_to_wit).collect() }
 }

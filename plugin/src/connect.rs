@@ -80,26 +80,16 @@ impl Purpose {
 /// validation.
 pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection> {
     let s = client.settings();
-    let account: Account = client.get_data(
-        &format!("{}/", client.v2()),
-        &format!("account {}", s.account_id),
-    )?;
+    let account: Account = client.get_data(&format!("{}/", client.v2()), &format!("account {}", s.account_id))?;
     if account.locked == Some(true) {
         return Err(Error::ApiNotEnabled(format!(
             "account {} is locked{}; unlock it in dbt Cloud before syncing",
             account.id,
-            account
-                .lock_reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
+            account.lock_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
         )));
     }
     if s.on_legacy_host()
-        && let Some(prefix) = account
-            .static_subdomain
-            .as_deref()
-            .filter(|p| !p.is_empty())
+        && let Some(prefix) = account.static_subdomain.as_deref().filter(|p| !p.is_empty())
     {
         warnings.push(format!(
             "account {} has its own access URL with prefix `{prefix}` (e.g. https://{prefix}.us1.dbt.com); prefer it over {}",
@@ -107,10 +97,7 @@ pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection>
         ));
     }
     let what = format!("project {} of account {}", s.project_id, s.account_id);
-    let project: Project = client.get_data(
-        &format!("{}/projects/{}/", client.v3(), s.project_id),
-        &what,
-    )?;
+    let project: Project = client.get_data(&format!("{}/projects/{}/", client.v3(), s.project_id), &what)?;
     if project.state == Some(2) {
         return Err(Error::NotFound(format!("{what} has been deleted")));
     }
@@ -121,20 +108,9 @@ pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection>
                 .to_string(),
         );
     }
-    let docs_job = resolve(
-        client,
-        Purpose::Docs,
-        s.docs_job_id,
-        project.docs_job_id,
-        &mut warnings,
-    )?;
-    let freshness_job = resolve(
-        client,
-        Purpose::Freshness,
-        s.freshness_job_id,
-        project.freshness_job_id,
-        &mut warnings,
-    )?;
+    let docs_job = resolve(client, Purpose::Docs, s.docs_job_id, project.docs_job_id, &mut warnings)?;
+    let freshness_job =
+        resolve(client, Purpose::Freshness, s.freshness_job_id, project.freshness_job_id, &mut warnings)?;
     match &docs_job {
         None => warnings.push(format!(
             "no documentation job found in project {}: set one under the project's Artifacts settings or name one (docs-job-id); syncs fail until then",
@@ -157,14 +133,7 @@ pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection>
         )),
         Some(_) => {}
     }
-    Ok(Connection {
-        api_base_url: s.base_url.clone(),
-        account,
-        project,
-        docs_job,
-        freshness_job,
-        warnings,
-    })
+    Ok(Connection { api_base_url: s.base_url.clone(), account, project, docs_job, freshness_job, warnings })
 }
 
 fn resolve(
@@ -193,11 +162,7 @@ fn resolve(
     };
     if job.project_id.is_some_and(|p| p != s.project_id) {
         return Err(Error::setting(
-            if purpose == Purpose::Docs {
-                "docs-job-id"
-            } else {
-                "freshness-job-id"
-            },
+            if purpose == Purpose::Docs { "docs-job-id" } else { "freshness-job-id" },
             format!(
                 "job {} belongs to project {}, not to project {}",
                 job.id,
@@ -209,19 +174,14 @@ fn resolve(
     let latest = runs::latest_usable(client, job.id, purpose)?;
     Ok(Some(JobSummary {
         latest_run_id: latest.as_ref().map(|r| r.id),
-        latest_run_finished_at: latest
-            .and_then(|r| r.finished_at)
-            .map(|t| crate::time::normalize(&t)),
+        latest_run_finished_at: latest.and_then(|r| r.finished_at).map(|t| crate::time::normalize(&t)),
         job,
         chosen_by,
     }))
 }
 
 fn get_job(client: &Client, id: u64, purpose: Purpose) -> Result<Job> {
-    client.get_data(
-        &format!("{}/jobs/{id}/", client.v2()),
-        &format!("{} job {id}", purpose.as_str()),
-    )
+    client.get_data(&format!("{}/jobs/{id}/", client.v2()), &format!("{} job {id}", purpose.as_str()))
 }
 
 /// Whether a job's definition produces the artifacts of `purpose`.
@@ -229,14 +189,13 @@ pub fn produces(job: &Job, purpose: Purpose) -> bool {
     let has_step = |needle: &str| job.execute_steps.iter().any(|s| s.contains(needle));
     match purpose {
         Purpose::Docs => job.generate_docs == Some(true) || has_step("docs generate"),
-        Purpose::Freshness => {
-            job.run_generate_sources == Some(true) || has_step("source freshness")
-        }
+        Purpose::Freshness => job.run_generate_sources == Some(true) || has_step("source freshness"),
     }
 }
 
-/// Finds a job of the project that produces the artifacts: not a CI job, and of
-/// several, the one with the newest usable run.
+/// Finds a job of the project that produces the artifacts: not a CI job; of
+/// several, one in the production environment, then the one with the newest
+/// usable run.
 fn infer(client: &Client, purpose: Purpose) -> Result<Option<Job>> {
     let s = client.settings();
     let jobs: Vec<Job> = client.get_all(
@@ -244,18 +203,17 @@ fn infer(client: &Client, purpose: Purpose) -> Result<Option<Job>> {
         &[
             ("project_id", s.project_id.to_string()),
             ("order_by", "-id".to_string()),
+            ("include_related", "environment".to_string()),
         ],
         &format!("the jobs of project {}", s.project_id),
     )?;
-    let mut best: Option<(Job, String)> = None;
-    for job in jobs
-        .into_iter()
-        .filter(|j| produces(j, purpose) && j.job_type.as_deref() != Some("ci"))
-    {
+    let mut best: Option<(Job, (bool, String))> = None;
+    for job in jobs.into_iter().filter(|j| produces(j, purpose) && j.job_type.as_deref() != Some("ci")) {
         if let Some(run) = runs::latest_usable(client, job.id, purpose)? {
-            let finished = run.finished_at.unwrap_or_default();
-            if best.as_ref().is_none_or(|(_, f)| finished > *f) {
-                best = Some((job, finished));
+            let environment = job.environment.as_ref().and_then(|e| e.deployment_type.as_deref());
+            let rank = (environment == Some("production"), run.finished_at.unwrap_or_default());
+            if best.as_ref().is_none_or(|(_, r)| rank > *r) {
+                best = Some((job, rank));
             }
         }
     }

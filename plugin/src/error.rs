@@ -54,10 +54,7 @@ pub enum Error {
 impl Error {
     /// An invalid-setting error for `field`.
     pub fn setting(field: &str, message: impl Into<String>) -> Self {
-        Error::InvalidSetting {
-            field: field.to_string(),
-            message: message.into(),
-        }
+        Error::InvalidSetting { field: field.to_string(), message: message.into() }
     }
 
     /// The kebab-case name of the case, as in the WIT variant.

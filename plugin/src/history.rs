@@ -100,8 +100,72 @@ fn record_key(id: u64) -> String {
     format!("sync/{id:020}")
 }
 
-fn catalog_key(id: u64) -> String {
-    format!("catalog/{id:020}")
+/// Catalogs are stored in parts of at most this many bytes, so that no single
+/// store call carries more than a host is likely to accept in one call.
+pub const CATALOG_PART_BYTES: usize = 8 << 20;
+
+fn catalog_prefix(id: u64) -> String {
+    format!("catalog/{id:020}/")
+}
+
+/// Writes a stream into numbered parts of a key prefix.
+struct PartWriter<'a> {
+    store: &'a dyn KvStore,
+    prefix: String,
+    buf: Vec<u8>,
+    part: u32,
+}
+
+impl PartWriter<'_> {
+    fn flush_part(&mut self) -> std::io::Result<()> {
+        let key = format!("{}{:06}", self.prefix, self.part);
+        self.store.set(&key, &self.buf).map_err(std::io::Error::other)?;
+        self.buf.clear();
+        self.part += 1;
+        Ok(())
+    }
+}
+
+impl std::io::Write for PartWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = CATALOG_PART_BYTES - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= CATALOG_PART_BYTES {
+            self.flush_part()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads numbered parts back as one stream, one part in memory at a time.
+struct PartReader<'a> {
+    store: &'a dyn KvStore,
+    keys: std::vec::IntoIter<String>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for PartReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.current.len() {
+            let Some(key) = self.keys.next() else { return Ok(0) };
+            self.current = self
+                .store
+                .get(&key)
+                .map_err(std::io::Error::other)?
+                .ok_or_else(|| std::io::Error::other(format!("{key} vanished")))?;
+            self.at = 0;
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 fn storage(e: String) -> Error {
@@ -121,10 +185,7 @@ impl<'a> History<'a> {
 
     fn ids(&self) -> Result<Vec<u64>> {
         let keys = self.store.list("sync/").map_err(storage)?;
-        let mut ids: Vec<u64> = keys
-            .iter()
-            .filter_map(|k| k.strip_prefix("sync/")?.parse().ok())
-            .collect();
+        let mut ids: Vec<u64> = keys.iter().filter_map(|k| k.strip_prefix("sync/")?.parse().ok()).collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -137,15 +198,14 @@ impl<'a> History<'a> {
     /// Writes a record (creating or replacing it).
     pub fn save(&self, record: &SyncRecord) -> Result<()> {
         let bytes = serde_json::to_vec(record).map_err(|e| Error::Storage(e.to_string()))?;
-        self.store
-            .set(&record_key(record.id), &bytes)
-            .map_err(storage)
+        self.store.set(&record_key(record.id), &bytes).map_err(storage)
     }
 
     /// Writes the catalog of a sync.
     pub fn save_catalog(&self, id: u64, catalog: &Catalog) -> Result<()> {
-        let bytes = serde_json::to_vec(catalog).map_err(|e| Error::Storage(e.to_string()))?;
-        self.store.set(&catalog_key(id), &bytes).map_err(storage)
+        let mut writer = PartWriter { store: self.store, prefix: catalog_prefix(id), buf: Vec::new(), part: 0 };
+        serde_json::to_writer(&mut writer, catalog).map_err(|e| storage(e.to_string()))?;
+        writer.flush_part().map_err(|e| storage(e.to_string()))
     }
 
     /// Reads one record; an unreadable record is reported, not fatal to listing.
@@ -160,10 +220,12 @@ impl<'a> History<'a> {
 
     /// Reads the catalog of a sync.
     pub fn catalog(&self, id: u64) -> Result<Option<Catalog>> {
-        let Some(bytes) = self.store.get(&catalog_key(id)).map_err(storage)? else {
+        let keys = self.store.list(&catalog_prefix(id)).map_err(storage)?;
+        if keys.is_empty() {
             return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
+        }
+        let reader = PartReader { store: self.store, keys: keys.into_iter(), current: Vec::new(), at: 0 };
+        serde_json::from_reader(std::io::BufReader::new(reader))
             .map(Some)
             .map_err(|e| Error::Storage(format!("the catalog of sync {id} is unreadable: {e}")))
     }
@@ -187,10 +249,7 @@ impl<'a> History<'a> {
     pub fn latest_successful(&self) -> Result<Option<SyncRecord>> {
         for id in self.ids()?.into_iter().rev() {
             if let Ok(Some(r)) = self.get(id)
-                && matches!(
-                    r.status,
-                    SyncStatus::Succeeded | SyncStatus::SucceededWithWarnings
-                )
+                && matches!(r.status, SyncStatus::Succeeded | SyncStatus::SucceededWithWarnings)
             {
                 return Ok(Some(r));
             }
@@ -207,17 +266,8 @@ fn fingerprint(node: &Node) -> u64 {
 
 /// Compares two catalogs by unique id and content.
 pub fn diff(previous_sync_id: u64, previous: &Catalog, current: &Catalog) -> ChangeSummary {
-    let before: HashMap<&str, u64> = previous
-        .nodes
-        .iter()
-        .map(|n| (n.unique_id.as_str(), fingerprint(n)))
-        .collect();
-    let mut summary = ChangeSummary {
-        previous_sync_id,
-        added: 0,
-        removed: 0,
-        modified: 0,
-    };
+    let before: HashMap<&str, u64> = previous.nodes.iter().map(|n| (n.unique_id.as_str(), fingerprint(n))).collect();
+    let mut summary = ChangeSummary { previous_sync_id, added: 0, removed: 0, modified: 0 };
     let mut seen = 0usize;
     for n in &current.nodes {
         match before.get(n.unique_id.as_str()) {
@@ -251,13 +301,7 @@ mod tests {
             Ok(())
         }
         fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
-            Ok(self
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .cloned()
-                .collect())
+            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
         }
     }
 
@@ -283,15 +327,7 @@ mod tests {
         let h = History::new(&store);
         assert_eq!(h.next_id().unwrap(), 1);
         for id in 1..=10 {
-            h.save(&record(
-                id,
-                if id == 10 {
-                    SyncStatus::Failed
-                } else {
-                    SyncStatus::Succeeded
-                },
-            ))
-            .unwrap();
+            h.save(&record(id, if id == 10 { SyncStatus::Failed } else { SyncStatus::Succeeded })).unwrap();
         }
         store.set("sync/00000000000000000005", b"{broken").unwrap();
         let ids: Vec<u64> = h.list(None).unwrap().iter().map(|r| r.id).collect();
@@ -303,26 +339,26 @@ mod tests {
     }
 
     #[test]
+    fn a_large_catalog_is_stored_in_parts_and_read_back() {
+        let store = MemStore::default();
+        let h = History::new(&store);
+        let nodes: Vec<Node> = (0..60_000)
+            .map(|i| Node { unique_id: format!("model.p.m{i}"), description: "d".repeat(200), ..Node::default() })
+            .collect();
+        let catalog = Catalog { nodes };
+        h.save_catalog(7, &catalog).unwrap();
+        let parts = store.list("catalog/00000000000000000007/").unwrap();
+        assert!(parts.len() >= 2, "{parts:?}");
+        assert!(parts.iter().all(|k| store.get(k).unwrap().unwrap().len() <= CATALOG_PART_BYTES));
+        assert_eq!(h.catalog(7).unwrap().unwrap(), catalog);
+        assert_eq!(h.catalog(8).unwrap(), None);
+    }
+
+    #[test]
     fn diff_counts_added_removed_modified() {
-        let node = |id: &str, d: &str| Node {
-            unique_id: id.into(),
-            description: d.into(),
-            ..Node::default()
-        };
-        let a = Catalog {
-            nodes: vec![node("a", ""), node("b", ""), node("c", "")],
-        };
-        let b = Catalog {
-            nodes: vec![node("a", ""), node("b", "changed"), node("d", "")],
-        };
-        assert_eq!(
-            diff(1, &a, &b),
-            ChangeSummary {
-                previous_sync_id: 1,
-                added: 1,
-                removed: 1,
-                modified: 1
-            }
-        );
+        let node = |id: &str, d: &str| Node { unique_id: id.into(), description: d.into(), ..Node::default() };
+        let a = Catalog { nodes: vec![node("a", ""), node("b", ""), node("c", "")] };
+        let b = Catalog { nodes: vec![node("a", ""), node("b", "changed"), node("d", "")] };
+        assert_eq!(diff(1, &a, &b), ChangeSummary { previous_sync_id: 1, added: 1, removed: 1, modified: 1 });
     }
 }

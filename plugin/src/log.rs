@@ -56,10 +56,7 @@ pub const MAX_KEPT_LINES: usize = 2000;
 impl<'a> Logger<'a> {
     /// A logger over `sink`.
     pub fn new(sink: &'a dyn LogSink) -> Self {
-        Logger {
-            sink,
-            kept: RefCell::new(Vec::new()),
-        }
+        Logger { sink, kept: RefCell::new(Vec::new()) }
     }
 
     /// Logs a line.

@@ -19,23 +19,11 @@ pub fn latest_usable(client: &Client, job_id: u64, purpose: Purpose) -> Result<O
 }
 
 /// The newest usable run of `job_id` on git branch `branch`.
-pub fn latest_on_branch(
-    client: &Client,
-    job_id: u64,
-    purpose: Purpose,
-    branch: &str,
-) -> Result<Option<Run>> {
-    latest_matching(client, job_id, purpose, |r| {
-        r.git_branch.as_deref() == Some(branch)
-    })
+pub fn latest_on_branch(client: &Client, job_id: u64, purpose: Purpose, branch: &str) -> Result<Option<Run>> {
+    latest_matching(client, job_id, purpose, |r| r.git_branch.as_deref() == Some(branch))
 }
 
-fn latest_matching(
-    client: &Client,
-    job_id: u64,
-    purpose: Purpose,
-    keep: impl Fn(&Run) -> bool,
-) -> Result<Option<Run>> {
+fn latest_matching(client: &Client, job_id: u64, purpose: Purpose, keep: impl Fn(&Run) -> bool) -> Result<Option<Run>> {
     let mut found = None;
     client.for_each_page(
         &format!("{}/runs/", client.v2()),
@@ -56,11 +44,7 @@ fn latest_matching(
 /// One run with its steps.
 pub fn get_run(client: &Client, run_id: u64) -> Result<Run> {
     client.get_data(
-        &format!(
-            "{}/runs/{run_id}/?include_related={}",
-            client.v2(),
-            crate::api::client::encode("run_steps,job")
-        ),
+        &format!("{}/runs/{run_id}/?include_related={}", client.v2(), crate::api::client::encode("run_steps,job")),
         &format!("run {run_id}"),
     )
 }
@@ -72,12 +56,7 @@ pub fn results_step(run: &Run) -> Option<u32> {
     let steps = run.run_steps.as_ref()?;
     steps
         .iter()
-        .filter(|s| {
-            matches!(
-                s.dbt_subcommand(),
-                Some("build" | "run" | "test" | "seed" | "snapshot")
-            )
-        })
+        .filter(|s| matches!(s.dbt_subcommand(), Some("build" | "run" | "test" | "seed" | "snapshot")))
         .filter_map(|s| s.index)
         .max()
 }
@@ -87,10 +66,7 @@ pub fn freshness_step(run: &Run) -> Option<u32> {
     let steps = run.run_steps.as_ref()?;
     steps
         .iter()
-        .filter(|s| {
-            s.dbt_command()
-                .is_some_and(|c| c.contains("source freshness"))
-        })
+        .filter(|s| s.dbt_command().is_some_and(|c| c.contains("source freshness")))
         .filter_map(|s| s.index)
         .max()
 }
@@ -120,11 +96,7 @@ mod tests {
     use crate::api::models::RunStep;
 
     fn step(index: u32, name: &str) -> RunStep {
-        RunStep {
-            index: Some(index),
-            name: name.into(),
-            status: Some(10),
-        }
+        RunStep { index: Some(index), name: name.into(), status: Some(10) }
     }
 
     #[test]

@@ -51,10 +51,7 @@ pub struct Settings {
 impl Settings {
     /// The host part of the base URL.
     pub fn host(&self) -> &str {
-        let rest = self
-            .base_url
-            .split_once("://")
-            .map_or(self.base_url.as_str(), |(_, r)| r);
+        let rest = self.base_url.split_once("://").map_or(self.base_url.as_str(), |(_, r)| r);
         rest.split(':').next().unwrap_or(rest)
     }
 
@@ -90,16 +87,10 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
         return Err(Error::setting(FIELD, "the access URL is empty"));
     }
     if input.len() > MAX_URL_LEN {
-        return Err(Error::setting(
-            FIELD,
-            format!("the access URL is longer than {MAX_URL_LEN} characters"),
-        ));
+        return Err(Error::setting(FIELD, format!("the access URL is longer than {MAX_URL_LEN} characters")));
     }
     if input.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::setting(
-            FIELD,
-            "the access URL contains spaces or control characters",
-        ));
+        return Err(Error::setting(FIELD, "the access URL contains spaces or control characters"));
     }
     if !input.is_ascii() {
         return Err(Error::setting(
@@ -108,32 +99,18 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
         ));
     }
     let lower = input.to_ascii_lowercase();
-    if lower
-        .split(['/', '#', '?'])
-        .any(|seg| seg == ".." || seg == "%2e%2e" || seg == ".%2e" || seg == "%2e.")
-    {
+    if lower.split(['/', '#', '?']).any(|seg| seg == ".." || seg == "%2e%2e" || seg == ".%2e" || seg == "%2e.") {
         return Err(Error::setting(
             FIELD,
             "the access URL contains a `..` path segment; paste the URL as the browser shows it",
         ));
     }
-    let with_scheme = if input.contains("://") {
-        input.to_string()
-    } else {
-        format!("https://{input}")
-    };
-    let url = url::Url::parse(&with_scheme).map_err(|e| {
-        Error::setting(
-            FIELD,
-            format!("not a URL ({e}); expected e.g. https://ab123.us1.dbt.com"),
-        )
-    })?;
+    let with_scheme = if input.contains("://") { input.to_string() } else { format!("https://{input}") };
+    let url = url::Url::parse(&with_scheme)
+        .map_err(|e| Error::setting(FIELD, format!("not a URL ({e}); expected e.g. https://ab123.us1.dbt.com")))?;
     let scheme = url.scheme();
     if scheme != "https" && scheme != "http" {
-        return Err(Error::setting(
-            FIELD,
-            format!("scheme `{scheme}` is not supported; use https://"),
-        ));
+        return Err(Error::setting(FIELD, format!("scheme `{scheme}` is not supported; use https://")));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::setting(
@@ -148,26 +125,16 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
         None => return Err(Error::setting(FIELD, "the access URL has no host")),
     };
     if scheme == "http" && !is_loopback(&host) {
-        return Err(Error::setting(
-            FIELD,
-            format!("plain http is only allowed to loopback; use https://{host}"),
-        ));
+        return Err(Error::setting(FIELD, format!("plain http is only allowed to loopback; use https://{host}")));
     }
     let base_url = match url.port() {
         Some(port) => format!("{scheme}://{host}:{port}"),
         None => format!("{scheme}://{host}"),
     };
-    let mut parsed = ParsedUrl {
-        base_url,
-        ..ParsedUrl::default()
-    };
+    let mut parsed = ParsedUrl { base_url, ..ParsedUrl::default() };
     let path = url.path().to_string();
     let fragment = url.fragment().unwrap_or("").to_string();
-    let segments: Vec<&str> = path
-        .split('/')
-        .chain(fragment.split('/'))
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments: Vec<&str> = path.split('/').chain(fragment.split('/')).filter(|s| !s.is_empty()).collect();
     for pair in segments.windows(2) {
         let slot = match pair[0] {
             "deploy" | "accounts" | "explore" | "settings" => &mut parsed.account_id,
@@ -181,13 +148,7 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
             continue; // `/deploy/overview`, `/settings/profile`...
         }
         let id = pair[1].parse::<u64>().map_err(|_| {
-            Error::setting(
-                FIELD,
-                format!(
-                    "`{}` after `{}` in the URL is not a numeric id",
-                    pair[1], pair[0]
-                ),
-            )
+            Error::setting(FIELD, format!("`{}` after `{}` in the URL is not a numeric id", pair[1], pair[0]))
         })?;
         if slot.is_none() {
             *slot = Some(id);
@@ -203,9 +164,7 @@ pub fn is_loopback(host: &str) -> bool {
 
 fn merge_id(field: &str, given: Option<u64>, from_url: Option<u64>) -> Result<Option<u64>> {
     match (given, from_url) {
-        (Some(0), _) | (None, Some(0)) => {
-            Err(Error::setting(field, "ids start at 1; 0 is not an id"))
-        }
+        (Some(0), _) | (None, Some(0)) => Err(Error::setting(field, "ids start at 1; 0 is not an id")),
         (Some(a), Some(b)) if a != b => Err(Error::setting(
             field,
             format!("{field} {a} differs from {b} in the access URL; give one or make them agree"),
@@ -219,41 +178,22 @@ fn merge_id(field: &str, given: Option<u64>, from_url: Option<u64>) -> Result<Op
 pub fn validate(raw: &RawSettings) -> Result<(Settings, Vec<String>)> {
     let token = ApiToken::new(&raw.api_token)?;
     let mut warnings = Vec::new();
-    let (parsed, default_host) = match raw
-        .access_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let (parsed, default_host) = match raw.access_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(u) => (parse_access_url(u)?, false),
         None => {
             warnings.push(format!(
                 "no access URL given: using {DEFAULT_HOST}. Accounts created since 2024 live on their own host \
                  (e.g. https://ab123.us1.dbt.com, shown under Account settings > Access URLs); set it if requests are refused."
             ));
-            (
-                ParsedUrl {
-                    base_url: DEFAULT_HOST.to_string(),
-                    ..ParsedUrl::default()
-                },
-                true,
-            )
+            (ParsedUrl { base_url: DEFAULT_HOST.to_string(), ..ParsedUrl::default() }, true)
         }
     };
-    let account_id =
-        merge_id("account-id", raw.account_id, parsed.account_id)?.ok_or_else(|| {
-            Error::setting(
-                "account-id",
-                "the account id is missing; give it or paste a dbt Cloud URL that contains it",
-            )
-        })?;
-    let project_id =
-        merge_id("project-id", raw.project_id, parsed.project_id)?.ok_or_else(|| {
-            Error::setting(
-                "project-id",
-                "the project id is missing; give it or paste a dbt Cloud URL that contains it",
-            )
-        })?;
+    let account_id = merge_id("account-id", raw.account_id, parsed.account_id)?.ok_or_else(|| {
+        Error::setting("account-id", "the account id is missing; give it or paste a dbt Cloud URL that contains it")
+    })?;
+    let project_id = merge_id("project-id", raw.project_id, parsed.project_id)?.ok_or_else(|| {
+        Error::setting("project-id", "the project id is missing; give it or paste a dbt Cloud URL that contains it")
+    })?;
     let docs_job_id = merge_id("docs-job-id", raw.docs_job_id, None)?;
     let freshness_job_id = merge_id("freshness-job-id", raw.freshness_job_id, None)?;
     Ok((
@@ -283,42 +223,18 @@ mod tests {
     fn takes_host_and_ids_from_ui_urls() {
         assert_eq!(
             ids("https://cloud.getdbt.com/deploy/12/projects/34/jobs"),
-            (
-                "https://cloud.getdbt.com".into(),
-                Some(12),
-                Some(34),
-                None,
-                None
-            )
+            ("https://cloud.getdbt.com".into(), Some(12), Some(34), None, None)
         );
         assert_eq!(
             ids("ab123.us1.dbt.com/next/deploy/70403103922125/projects/7/jobs/99/"),
-            (
-                "https://ab123.us1.dbt.com".into(),
-                Some(70403103922125),
-                Some(7),
-                Some(99),
-                None
-            )
+            ("https://ab123.us1.dbt.com".into(), Some(70403103922125), Some(7), Some(99), None)
         );
         assert_eq!(
             ids("https://emea.dbt.com/#/accounts/5/projects/6/runs/70403117937023/"),
-            (
-                "https://emea.dbt.com".into(),
-                Some(5),
-                Some(6),
-                None,
-                Some(70403117937023)
-            )
+            ("https://emea.dbt.com".into(), Some(5), Some(6), None, Some(70403117937023))
         );
-        assert_eq!(
-            ids("HTTPS://Au.Dbt.Com/"),
-            ("https://au.dbt.com".into(), None, None, None, None)
-        );
-        assert_eq!(
-            ids("http://127.0.0.1:8080"),
-            ("http://127.0.0.1:8080".into(), None, None, None, None)
-        );
+        assert_eq!(ids("HTTPS://Au.Dbt.Com/"), ("https://au.dbt.com".into(), None, None, None, None));
+        assert_eq!(ids("http://127.0.0.1:8080"), ("http://127.0.0.1:8080".into(), None, None, None, None));
     }
 
     #[test]
@@ -348,23 +264,10 @@ mod tests {
         assert_eq!((s.account_id, s.project_id), (1, 2));
         assert!(w.is_empty());
         raw.account_id = Some(3);
-        assert!(
-            matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "account-id")
-        );
-        let raw = RawSettings {
-            api_token: "t".into(),
-            account_id: Some(1),
-            ..Default::default()
-        };
-        assert!(
-            matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "project-id")
-        );
-        let raw = RawSettings {
-            api_token: "t".into(),
-            account_id: Some(1),
-            project_id: Some(2),
-            ..Default::default()
-        };
+        assert!(matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "account-id"));
+        let raw = RawSettings { api_token: "t".into(), account_id: Some(1), ..Default::default() };
+        assert!(matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "project-id"));
+        let raw = RawSettings { api_token: "t".into(), account_id: Some(1), project_id: Some(2), ..Default::default() };
         let (s, w) = validate(&raw).unwrap();
         assert!(s.default_host && s.on_legacy_host());
         assert_eq!(w.len(), 1);

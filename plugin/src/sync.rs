@@ -49,11 +49,7 @@ pub fn run(
     let mut record = SyncRecord {
         id,
         status: SyncStatus::Running,
-        triggered_by: if options.triggered_by.is_empty() {
-            "unknown".into()
-        } else {
-            options.triggered_by.clone()
-        },
+        triggered_by: if options.triggered_by.is_empty() { "unknown".into() } else { options.triggered_by.clone() },
         started_at: time::now_rfc3339(),
         finished_at: None,
         runs: Vec::new(),
@@ -73,15 +69,9 @@ pub fn run(
     match outcome {
         Ok(catalog) => {
             record.counts = catalog.counts();
-            record.status = if record.warnings.is_empty() {
-                SyncStatus::Succeeded
-            } else {
-                SyncStatus::SucceededWithWarnings
-            };
-            log.info(&format!(
-                "sync {id} finished: {} entries",
-                catalog.nodes.len()
-            ));
+            record.status =
+                if record.warnings.is_empty() { SyncStatus::Succeeded } else { SyncStatus::SucceededWithWarnings };
+            log.info(&format!("sync {id} finished: {} entries", catalog.nodes.len()));
             history.save_catalog(id, &catalog)?;
             record.log = log.lines();
             history.save(&record)?;
@@ -128,13 +118,9 @@ fn perform(
         if options.run_job {
             trigger::run_and_wait(client, &job.job, record.id, options, log)?
         } else if let Some(branch) = &options.git_branch {
-            let run = runs::latest_on_branch(client, job.job.id, Purpose::Docs, branch)?
-                .ok_or_else(|| {
-                    Error::NotFound(format!(
-                        "docs job {} has no successful run on branch `{branch}`",
-                        job.job.id
-                    ))
-                })?;
+            let run = runs::latest_on_branch(client, job.job.id, Purpose::Docs, branch)?.ok_or_else(|| {
+                Error::NotFound(format!("docs job {} has no successful run on branch `{branch}`", job.job.id))
+            })?;
             runs::get_run(client, run.id)?
         } else {
             let run = runs::latest_usable(client, job.job.id, Purpose::Docs)?.ok_or_else(|| {
@@ -146,11 +132,7 @@ fn perform(
             runs::get_run(client, run.id)?
         }
     };
-    log.info(&format!(
-        "docs run {} ({})",
-        docs_run.id,
-        docs_run.href.as_deref().unwrap_or("no link")
-    ));
+    log.info(&format!("docs run {} ({})", docs_run.id, docs_run.href.as_deref().unwrap_or("no link")));
 
     let freshness_run = match &connection.freshness_job {
         Some(job) => match runs::latest_usable(client, job.job.id, Purpose::Freshness)? {
@@ -159,28 +141,19 @@ fn perform(
                 warn(
                     record,
                     log,
-                    format!(
-                        "freshness job {} has no successful run with sources.json; no freshness data",
-                        job.job.id
-                    ),
+                    format!("freshness job {} has no successful run with sources.json; no freshness data", job.job.id),
                 );
                 None
             }
         },
         None => {
-            warn(
-                record,
-                log,
-                "no source freshness job: the catalog has no freshness data".to_string(),
-            );
+            warn(record, log, "no source freshness job: the catalog has no freshness data".to_string());
             None
         }
     };
 
     let previous = history.latest_successful()?;
-    let run_ids: Vec<u64> = std::iter::once(docs_run.id)
-        .chain(freshness_run.as_ref().map(|r| r.id))
-        .collect();
+    let run_ids: Vec<u64> = std::iter::once(docs_run.id).chain(freshness_run.as_ref().map(|r| r.id)).collect();
     if let Some(prev) = previous.as_ref().filter(|_| !options.force)
         && prev.runs.iter().map(|r| r.run_id).collect::<Vec<_>>() == run_ids
         && let Ok(Some(catalog)) = history.catalog(prev.id)
@@ -195,13 +168,10 @@ fn perform(
     }
 
     let mut docs_artifacts = vec!["manifest.json".to_string()];
-    let manifest: artifacts::manifest::Manifest =
-        download(client, log, docs_run.id, "manifest.json", None)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "run {} saved no manifest.json; the sync needs it",
-                docs_run.id
-            ))
-        })?;
+    let manifest: artifacts::manifest::Manifest = artifacts::lenient::with_code(options.include_code, || {
+        download(client, log, docs_run.id, "manifest.json", None)
+    })?
+    .ok_or_else(|| Error::NotFound(format!("run {} saved no manifest.json; the sync needs it", docs_run.id)))?;
     if let Some(w) = manifest.metadata.check("manifest.json", "manifest")? {
         warn(record, log, w);
     }
@@ -226,14 +196,9 @@ fn perform(
                 );
             }
         }
-        None => warn(
-            record,
-            log,
-            format!(
-                "run {} has no run_results.json: no run statuses or test results",
-                docs_run.id
-            ),
-        ),
+        None => {
+            warn(record, log, format!("run {} has no run_results.json: no run statuses or test results", docs_run.id))
+        }
     }
     let warehouse: Option<artifacts::warehouse::WarehouseCatalog> =
         download(client, log, docs_run.id, "catalog.json", None)?;
@@ -241,14 +206,11 @@ fn perform(
         Some(_) => docs_artifacts.push("catalog.json".into()),
         None => log.info("no catalog.json in the docs run: column types only where documented"),
     }
-    record
-        .runs
-        .push(run_used(&docs_run, Purpose::Docs, docs_artifacts));
+    record.runs.push(run_used(&docs_run, Purpose::Docs, docs_artifacts));
 
     let mut sources = None;
     if let Some(run) = &freshness_run {
-        let mut found: Option<artifacts::sources::Sources> =
-            download(client, log, run.id, "sources.json", None)?;
+        let mut found: Option<artifacts::sources::Sources> = download(client, log, run.id, "sources.json", None)?;
         if found.is_none()
             && let Some(step) = runs::freshness_step(run)
         {
@@ -259,33 +221,15 @@ fn perform(
                 if let Some(w) = s.metadata.check("sources.json", "sources")? {
                     warn(record, log, w);
                 }
-                record.runs.push(run_used(
-                    run,
-                    Purpose::Freshness,
-                    vec!["sources.json".into()],
-                ));
+                record.runs.push(run_used(run, Purpose::Freshness, vec!["sources.json".into()]));
                 sources = Some(s);
             }
-            None => warn(
-                record,
-                log,
-                format!(
-                    "freshness run {} has no sources.json: no freshness data",
-                    run.id
-                ),
-            ),
+            None => warn(record, log, format!("freshness run {} has no sources.json: no freshness data", run.id)),
         }
     }
 
-    let catalog = catalog::build(
-        manifest,
-        Inputs {
-            run_results,
-            sources,
-            warehouse,
-            include_code: options.include_code,
-        },
-    );
+    let catalog =
+        catalog::build(manifest, Inputs { run_results, sources, warehouse, include_code: options.include_code });
     if let Some(prev) = previous
         && let Ok(Some(prev_catalog)) = history.catalog(prev.id)
     {

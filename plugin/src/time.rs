@@ -4,9 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The current time as RFC 3339 in UTC with milliseconds.
 pub fn now_rfc3339() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format_unix_millis(d.as_millis() as i64)
 }
 
@@ -17,12 +15,7 @@ pub fn format_unix_millis(millis: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -43,11 +36,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// the RFC 3339 form (`T` separator). Other text is returned as is.
 pub fn normalize(timestamp: &str) -> String {
     let t = timestamp.trim();
-    if t.len() > 10 && t.as_bytes()[10] == b' ' {
-        format!("{}T{}", &t[..10], &t[11..])
-    } else {
-        t.to_string()
-    }
+    if t.len() > 10 && t.as_bytes()[10] == b' ' { format!("{}T{}", &t[..10], &t[11..]) } else { t.to_string() }
 }
 
 #[cfg(test)]
@@ -57,18 +46,9 @@ mod tests {
     #[test]
     fn formats_and_normalizes() {
         assert_eq!(format_unix_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            format_unix_millis(1_795_389_701_966),
-            "2026-11-22T23:21:41.966Z"
-        );
-        assert_eq!(
-            format_unix_millis(951_782_400_000),
-            "2000-02-29T00:00:00.000Z"
-        );
-        assert_eq!(
-            normalize("2024-05-27 10:42:16.179903+00:00"),
-            "2024-05-27T10:42:16.179903+00:00"
-        );
+        assert_eq!(format_unix_millis(1_795_389_701_966), "2026-11-22T23:21:41.966Z");
+        assert_eq!(format_unix_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(normalize("2024-05-27 10:42:16.179903+00:00"), "2024-05-27T10:42:16.179903+00:00");
         assert_eq!(normalize("2024-05-27T10:42:16Z"), "2024-05-27T10:42:16Z");
     }
 }

@@ -12,21 +12,12 @@ impl ApiToken {
     pub fn new(raw: &str) -> crate::error::Result<Self> {
         let field = "api-token";
         if raw.is_empty() {
-            return Err(crate::error::Error::setting(
-                field,
-                "the API token is empty",
-            ));
+            return Err(crate::error::Error::setting(field, "the API token is empty"));
         }
         if raw.len() > 4096 {
-            return Err(crate::error::Error::setting(
-                field,
-                "the API token is longer than 4096 bytes",
-            ));
+            return Err(crate::error::Error::setting(field, "the API token is longer than 4096 bytes"));
         }
-        if raw
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
-        {
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
             return Err(crate::error::Error::setting(
                 field,
                 "the API token contains spaces, line breaks or non-ASCII characters; paste it again without them",

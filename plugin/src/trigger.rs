@@ -21,13 +21,7 @@ const POLL_MAX: Duration = Duration::from_secs(30);
 /// Starts `job` and waits for its run to end. The run's `cause` names the sync,
 /// so that an attempt whose response was lost can be found instead of starting
 /// a second run.
-pub fn run_and_wait(
-    client: &Client,
-    job: &Job,
-    sync_id: u64,
-    options: &SyncOptions,
-    log: &Logger,
-) -> Result<Run> {
+pub fn run_and_wait(client: &Client, job: &Job, sync_id: u64, options: &SyncOptions, log: &Logger) -> Result<Run> {
     let cause = format!("model-sync sync {sync_id} ({})", options.triggered_by);
     let path = format!("{}/jobs/{}/run/", client.v2(), job.id);
     let what = format!("starting job {}", job.id);
@@ -35,9 +29,7 @@ pub fn run_and_wait(
     let started = match client.post_data::<Run>(&path, &body, &what) {
         Ok(run) => run,
         Err(Error::Network(m) | Error::Timeout(m) | Error::Upstream(m)) => {
-            log.warn(&format!(
-                "{what}: {m}; looking for the run before trying again"
-            ));
+            log.warn(&format!("{what}: {m}; looking for the run before trying again"));
             match find_by_cause(client, job.id, &cause)? {
                 Some(run) => run,
                 None => client.post_data::<Run>(&path, &body, &what)?,
@@ -51,12 +43,7 @@ pub fn run_and_wait(
         job.id,
         started.href.as_deref().unwrap_or("no link")
     ));
-    let timeout = Duration::from_secs(
-        options
-            .wait_timeout_secs
-            .unwrap_or(DEFAULT_WAIT_SECS)
-            .into(),
-    );
+    let timeout = Duration::from_secs(options.wait_timeout_secs.unwrap_or(DEFAULT_WAIT_SECS).into());
     wait(client, started, timeout, options.cancel_on_timeout, log)
 }
 
@@ -84,22 +71,14 @@ fn find_by_cause(client: &Client, job_id: u64, cause: &str) -> Result<Option<Run
         ],
         &format!("the runs of job {job_id}"),
         |page: Vec<RunWithTrigger>| {
-            found = page
-                .into_iter()
-                .find(|r| r.trigger.as_ref().and_then(|t| t.cause.as_deref()) == Some(cause));
+            found = page.into_iter().find(|r| r.trigger.as_ref().and_then(|t| t.cause.as_deref()) == Some(cause));
             false
         },
     )?;
     found.map(|r| runs::get_run(client, r.id)).transpose()
 }
 
-fn wait(
-    client: &Client,
-    started: Run,
-    timeout: Duration,
-    cancel: bool,
-    log: &Logger,
-) -> Result<Run> {
+fn wait(client: &Client, started: Run, timeout: Duration, cancel: bool, log: &Logger) -> Result<Run> {
     let begin = Instant::now();
     let mut pause = POLL_FIRST;
     let mut polls = 0u64;
@@ -113,11 +92,7 @@ fn wait(
                 return Err(Error::RunFailed(format!(
                     "run {} {}: {} ({})",
                     run.id,
-                    if run.status == status::ERROR {
-                        "failed"
-                    } else {
-                        "was cancelled"
-                    },
+                    if run.status == status::ERROR { "failed" } else { "was cancelled" },
                     run.status_message.as_deref().unwrap_or("no message"),
                     run.href.as_deref().unwrap_or("no link")
                 )));
@@ -135,11 +110,7 @@ fn wait(
             );
             if cancel {
                 let path = format!("{}/runs/{}/cancel/", client.v2(), run.id);
-                match client.post_data::<Run>(
-                    &path,
-                    &serde_json::json!({}),
-                    &format!("cancelling run {}", run.id),
-                ) {
+                match client.post_data::<Run>(&path, &serde_json::json!({}), &format!("cancelling run {}", run.id)) {
                     Ok(_) => message.push_str("; the run was cancelled"),
                     Err(e) => message.push_str(&format!("; cancelling it failed: {e}")),
                 }

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use crate::component::wasi::http::outgoing_handler;
 use crate::component::wasi::http::types::{
-    Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
+    Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use crate::component::wasi::io::streams::StreamError;
 use crate::http::{self, Request, Response, Transport, TransportError};
@@ -47,36 +46,23 @@ impl Transport for WasiTransport {
 }
 
 fn send_get(request: Request) -> Result<Response, TransportError> {
-    let mut builder = waki::Client::new()
-        .get(&request.url)
-        .connect_timeout(CONNECT_TIMEOUT);
+    let mut builder = waki::Client::new().get(&request.url).connect_timeout(CONNECT_TIMEOUT);
     for (name, value) in &request.headers {
         builder = builder.header(*name, value.as_str());
     }
-    let response = builder
-        .send()
-        .map_err(|e| match e.downcast_ref::<waki::ErrorCode>() {
-            Some(code) => classify(format!("{code:?}")),
-            None => TransportError::Other(e.to_string()),
-        })?;
+    let response = builder.send().map_err(|e| match e.downcast_ref::<waki::ErrorCode>() {
+        Some(code) => classify(format!("{code:?}")),
+        None => TransportError::Other(e.to_string()),
+    })?;
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     Ok(Response {
         status: response.status_code(),
         headers,
-        body: Box::new(WakiBody {
-            response,
-            pending: Vec::new(),
-            at: 0,
-        }),
+        body: Box::new(WakiBody { response, pending: Vec::new(), at: 0 }),
     })
 }
 
@@ -107,15 +93,10 @@ impl Read for WakiBody {
 }
 
 fn send_raw(request: Request) -> Result<Response, TransportError> {
-    let url = url::Url::parse(&request.url)
-        .map_err(|e| TransportError::Other(format!("bad URL: {e}")))?;
+    let url = url::Url::parse(&request.url).map_err(|e| TransportError::Other(format!("bad URL: {e}")))?;
     let headers = Fields::new();
     let body = request.body.unwrap_or_default();
-    let mut all: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+    let mut all: Vec<(String, String)> = request.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     all.push(("content-length".into(), body.len().to_string()));
     for (name, value) in &all {
         headers
@@ -127,11 +108,7 @@ fn send_raw(request: Request) -> Result<Response, TransportError> {
         http::Method::Get => Method::Get,
         http::Method::Post => Method::Post,
     };
-    let scheme = if url.scheme() == "http" {
-        Scheme::Http
-    } else {
-        Scheme::Https
-    };
+    let scheme = if url.scheme() == "http" { Scheme::Http } else { Scheme::Https };
     let authority = match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_string(),
@@ -141,23 +118,14 @@ fn send_raw(request: Request) -> Result<Response, TransportError> {
         None => url.path().to_string(),
     };
     let invalid = |what: &str| TransportError::Other(format!("invalid request {what}"));
-    outgoing
-        .set_method(&method)
-        .map_err(|_| invalid("method"))?;
-    outgoing
-        .set_scheme(Some(&scheme))
-        .map_err(|_| invalid("scheme"))?;
-    outgoing
-        .set_authority(Some(&authority))
-        .map_err(|_| invalid("authority"))?;
-    outgoing
-        .set_path_with_query(Some(&path))
-        .map_err(|_| invalid("path"))?;
+    outgoing.set_method(&method).map_err(|_| invalid("method"))?;
+    outgoing.set_scheme(Some(&scheme)).map_err(|_| invalid("scheme"))?;
+    outgoing.set_authority(Some(&authority)).map_err(|_| invalid("authority"))?;
+    outgoing.set_path_with_query(Some(&path)).map_err(|_| invalid("path"))?;
     let outgoing_body = outgoing.body().map_err(|_| invalid("body"))?;
     let options = RequestOptions::new();
     let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT.as_nanos() as u64));
-    let future = outgoing_handler::handle(outgoing, Some(options))
-        .map_err(|e| classify(format!("{e:?}")))?;
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| classify(format!("{e:?}")))?;
     {
         let stream = outgoing_body.write().map_err(|_| invalid("body stream"))?;
         for chunk in body.chunks(4096) {
@@ -189,28 +157,14 @@ fn read_head(incoming: IncomingResponse) -> Result<Response, TransportError> {
         .headers()
         .entries()
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
         .collect();
-    let body = incoming
-        .consume()
-        .map_err(|_| TransportError::Other("response body unavailable".into()))?;
-    let stream = body
-        .stream()
-        .map_err(|_| TransportError::Other("response body unavailable".into()))?;
+    let body = incoming.consume().map_err(|_| TransportError::Other("response body unavailable".into()))?;
+    let stream = body.stream().map_err(|_| TransportError::Other("response body unavailable".into()))?;
     Ok(Response {
         status,
         headers,
-        body: Box::new(RawBody {
-            stream: Some(stream),
-            _body: body,
-            pending: Vec::new(),
-            at: 0,
-        }),
+        body: Box::new(RawBody { stream: Some(stream), _body: body, pending: Vec::new(), at: 0 }),
     })
 }
 

@@ -14,13 +14,11 @@ use model_sync_plugin::artifacts::{self, Metadata};
 use model_sync_plugin::catalog::{self, Inputs};
 use model_sync_plugin::error::Error;
 
-const MANIFEST: &[u8] =
-    include_bytes!("../../tests/fixtures/corpus/manifest/v7/dbt-core/state/manifest.json");
+const MANIFEST: &[u8] = include_bytes!("../../tests/fixtures/corpus/manifest/v7/dbt-core/state/manifest.json");
 const RUN_RESULTS: &[u8] =
     include_bytes!("../../tests/fixtures/corpus/run_results/v6/dbt-core/results/run_results.json");
-const SOURCES: &[u8] = include_bytes!(
-    "../../tests/fixtures/corpus/sources/v3/dbt-artifacts-parser-ts/compat/sources_fusion.json"
-);
+const SOURCES: &[u8] =
+    include_bytes!("../../tests/fixtures/corpus/sources/v3/dbt-artifacts-parser-ts/compat/sources_fusion.json");
 
 /// Parses `body` as every artifact kind and builds a catalog from what parses.
 fn exercise(body: &[u8]) {
@@ -69,15 +67,8 @@ fn every_truncation_is_a_typed_error() {
 #[test]
 fn seeded_mutations_never_panic() {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
-    let tokens: [&[u8]; 10] = [
-        b"{", b"}", b"[", b"]", b"\"", b",", b":", b"null", b"-1e999", b"\\u0000",
-    ];
-    for (i, base) in [MANIFEST, RUN_RESULTS, SOURCES]
-        .iter()
-        .cycle()
-        .take(900)
-        .enumerate()
-    {
+    let tokens: [&[u8]; 10] = [b"{", b"}", b"[", b"]", b"\"", b",", b":", b"null", b"-1e999", b"\\u0000"];
+    for (i, base) in [MANIFEST, RUN_RESULTS, SOURCES].iter().cycle().take(900).enumerate() {
         let mut doc = base.to_vec();
         for _ in 0..1 + rng.next() % 4 {
             let at = (rng.next() as usize) % doc.len().max(1);
@@ -108,27 +99,13 @@ fn wrong_kinds_empty_and_deep_documents_are_refused() {
         // Either the parse or the schema check refuses it; both name the artifact.
         let refused = match artifacts::parse::<Manifest>("manifest.json", body) {
             Err(e) => e,
-            Ok(m) => m
-                .metadata
-                .check("manifest.json", "manifest")
-                .expect_err("no schema version"),
+            Ok(m) => m.metadata.check("manifest.json", "manifest").expect_err("no schema version"),
         };
-        assert!(
-            matches!(refused, Error::BadArtifact(ref m) if m.starts_with("manifest.json")),
-            "{body:?}"
-        );
+        assert!(matches!(refused, Error::BadArtifact(ref m) if m.starts_with("manifest.json")), "{body:?}");
     }
-    let deep = format!(
-        "{{\"nodes\": {{\"a\": {{\"meta\": {}1{}}}}}}}",
-        "[".repeat(200_000),
-        "]".repeat(200_000)
-    );
-    assert!(matches!(
-        artifacts::parse::<Manifest>("manifest.json", deep.as_bytes()),
-        Err(Error::BadArtifact(_))
-    ));
-    let no_meta: Manifest =
-        artifacts::parse("manifest.json", &b"{\"nodes\": {}}"[..]).expect("parses");
+    let deep = format!("{{\"nodes\": {{\"a\": {{\"meta\": {}1{}}}}}}}", "[".repeat(200_000), "]".repeat(200_000));
+    assert!(matches!(artifacts::parse::<Manifest>("manifest.json", deep.as_bytes()), Err(Error::BadArtifact(_))));
+    let no_meta: Manifest = artifacts::parse("manifest.json", &b"{\"nodes\": {}}"[..]).expect("parses");
     assert!(no_meta.metadata.check("manifest.json", "manifest").is_err());
     let html: Result<Manifest, _> = artifacts::parse("manifest.json", &b"<html>502</html>"[..]);
     assert!(matches!(html, Err(Error::BadArtifact(_))));
@@ -150,8 +127,5 @@ fn a_stream_that_breaks_is_a_network_error() {
         }
     }
     let err = artifacts::parse::<Manifest>("manifest.json", Broken(0)).unwrap_err();
-    assert!(
-        matches!(err, Error::Network(ref m) if m.contains("manifest.json")),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Network(ref m) if m.contains("manifest.json")), "{err:?}");
 }

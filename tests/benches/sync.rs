@@ -41,10 +41,7 @@ fn one(models: usize) {
     let _ = std::fs::remove_dir_all(&state);
     let wasm = model_sync_host::bundled::PLUGIN_WASM.expect("bundled plugin");
     let runtime = Runtime::new(wasm, Some(&target.join("bench-cache"))).expect("runtime");
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
     let rss_before = rss_kib("VmRSS:");
     let (elapsed, peak_linear, entries) = tokio.block_on(async {
         let mut session = runtime
@@ -83,11 +80,7 @@ fn one(models: usize) {
         };
         let started = Instant::now();
         let report = session.trigger_sync(&options).await.expect("sync");
-        (
-            started.elapsed(),
-            session.peak_memory_bytes(),
-            report.catalog.nodes.len(),
-        )
+        (started.elapsed(), session.peak_memory_bytes(), report.catalog.nodes.len())
     });
     assert_eq!(entries, generated.entries, "every entry catalogued");
     let mb = artifact_bytes as f64 / 1e6;
@@ -105,10 +98,7 @@ fn one(models: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--one") {
-        let models = args
-            .get(i + 1)
-            .and_then(|m| m.parse().ok())
-            .expect("--one N");
+        let models = args.get(i + 1).and_then(|m| m.parse().ok()).expect("--one N");
         one(models);
         return;
     }
@@ -116,19 +106,14 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| SIZES.to_vec());
-    println!(
-        "sync of a generated project (manifest v12 + run_results v6), code left out of the catalog"
-    );
+    println!("sync of a generated project (manifest v12 + run_results v6), code left out of the catalog");
     println!(
         "| models | entries | artifact MB | sync s | MB/s | component peak MiB | host RSS before MiB | host peak RSS MiB |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let me = std::env::current_exe().expect("bench binary");
     for models in sizes {
-        let status = std::process::Command::new(&me)
-            .args(["--one", &models.to_string()])
-            .status()
-            .expect("runs");
+        let status = std::process::Command::new(&me).args(["--one", &models.to_string()]).status().expect("runs");
         assert!(status.success(), "size {models} failed");
     }
 }

@@ -36,8 +36,8 @@ fn q(s: &str) -> String {
 }
 
 const WORDS: [&str; 16] = [
-    "customer", "order", "amount", "status", "region", "product", "created", "updated", "channel",
-    "account", "revenue", "discount", "currency", "segment", "device", "campaign",
+    "customer", "order", "amount", "status", "region", "product", "created", "updated", "channel", "account",
+    "revenue", "discount", "currency", "segment", "device", "campaign",
 ];
 
 /// Generates a project of `models` models.
@@ -108,18 +108,14 @@ pub fn project(models: usize, seed: u64) -> Generated {
             );
             col_names.push(name);
         }
-        let refs: Vec<String> = deps
-            .iter()
-            .map(|d| format!("{{{{ ref('{}') }}}}", d.rsplit('.').next().unwrap_or("")))
-            .collect();
+        let refs: Vec<String> =
+            deps.iter().map(|d| format!("{{{{ ref('{}') }}}}", d.rsplit('.').next().unwrap_or(""))).collect();
         let raw = format!(
             "with base as (\n  select * from {}\n)\nselect\n  {}\nfrom base\nwhere status <> 'deleted'",
             refs.join("\n  join "),
             col_names.join(",\n  ")
         );
-        let compiled = raw
-            .replace("{{ ref('", "\"warehouse\".\"analytics\".\"")
-            .replace("') }}", "\"");
+        let compiled = raw.replace("{{ ref('", "\"warehouse\".\"analytics\".\"").replace("') }}", "\"");
         let materialized = ["view", "table", "incremental"][rng.below(3)];
         let _ = write!(
             nodes,
@@ -140,15 +136,8 @@ pub fn project(models: usize, seed: u64) -> Generated {
         node_sep = ",";
         entries += 1;
         push_result(&mut results, &id, "success", None);
-        for (test, column) in [
-            ("unique", &col_names[0]),
-            ("not_null", &col_names[0]),
-            ("not_null", &col_names[1]),
-        ] {
-            let tid = format!(
-                "test.gen.{test}_model_{m}_{column}.{:010x}",
-                rng.next() & 0xff_ffff_ffff
-            );
+        for (test, column) in [("unique", &col_names[0]), ("not_null", &col_names[0]), ("not_null", &col_names[1])] {
+            let tid = format!("test.gen.{test}_model_{m}_{column}.{:010x}", rng.next() & 0xff_ffff_ffff);
             let _ = write!(
                 nodes,
                 r#",{}:{{"database":"warehouse","schema":"analytics_dbt_test__audit","name":"{test}_model_{m}_{column}","resource_type":"test","package_name":"gen","path":"{test}_model_{m}_{column}.sql","original_file_path":"models/marts/schema.yml","unique_id":{},"fqn":["gen","marts","{test}_model_{m}_{column}"],"alias":"{test}_model_{m}_{column}","checksum":{{"name":"none","checksum":""}},"config":{{"enabled":true,"materialized":"test","severity":"ERROR","fail_calc":"count(*)","warn_if":"!= 0","error_if":"!= 0","tags":[],"meta":{{}}}},"tags":[],"description":"","columns":{{}},"meta":{{}},"relation_name":null,"raw_code":"{{{{ test_{test}(**_dbt_generic_test_kwargs) }}}}","language":"sql","refs":[{{"name":"model_{m}","package":null,"version":null}}],"sources":[],"metrics":[],"depends_on":{{"macros":["macro.dbt.test_{test}"],"nodes":[{}]}},"compiled":true,"compiled_code":"select {column} from \"warehouse\".\"analytics\".\"model_{m}\" where {column} is null","column_name":{},"file_key_name":"models.model_{m}","attached_node":{},"test_metadata":{{"name":"{test}","kwargs":{{"column_name":{},"model":"{{{{ get_where_subquery(ref('model_{m}')) }}}}"}},"namespace":null}}}}"#,
@@ -161,12 +150,7 @@ pub fn project(models: usize, seed: u64) -> Generated {
             );
             entries += 1;
             let fail = rng.below(50) == 0;
-            push_result(
-                &mut results,
-                &tid,
-                if fail { "fail" } else { "pass" },
-                Some(if fail { 3 } else { 0 }),
-            );
+            push_result(&mut results, &tid, if fail { "fail" } else { "pass" }, Some(if fail { 3 } else { 0 }));
         }
     }
     let mut macros = String::new();
@@ -189,12 +173,7 @@ pub fn project(models: usize, seed: u64) -> Generated {
     let run_results = format!(
         r#"{{"metadata":{{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json","dbt_version":"1.11.0","generated_at":"2026-11-22T06:10:00Z"}},"results":[{results}],"elapsed_time":600.0,"args":{{"which":"build"}}}}"#
     );
-    Generated {
-        manifest: manifest.into_bytes(),
-        run_results: run_results.into_bytes(),
-        models,
-        entries,
-    }
+    Generated { manifest: manifest.into_bytes(), run_results: run_results.into_bytes(), models, entries }
 }
 
 #[cfg(test)]
@@ -204,30 +183,15 @@ mod tests {
         let g = super::project(50, 7);
         let doc: serde_json::Value = serde_json::from_slice(&g.manifest).expect("valid JSON");
         let nodes = doc["nodes"].as_object().expect("nodes");
-        assert_eq!(
-            nodes
-                .values()
-                .filter(|n| n["resource_type"] == "model")
-                .count(),
-            50
-        );
-        assert_eq!(
-            nodes.len() + doc["sources"].as_object().expect("sources").len(),
-            g.entries
-        );
+        assert_eq!(nodes.values().filter(|n| n["resource_type"] == "model").count(), 50);
+        assert_eq!(nodes.len() + doc["sources"].as_object().expect("sources").len(), g.entries);
         for n in nodes.values() {
             for d in n["depends_on"]["nodes"].as_array().expect("deps") {
                 let d = d.as_str().expect("id");
-                assert!(
-                    nodes.contains_key(d) || doc["sources"].get(d).is_some(),
-                    "dangling {d}"
-                );
+                assert!(nodes.contains_key(d) || doc["sources"].get(d).is_some(), "dangling {d}");
             }
         }
         let rr: serde_json::Value = serde_json::from_slice(&g.run_results).expect("valid JSON");
-        assert_eq!(
-            rr["results"].as_array().expect("results").len(),
-            nodes.len()
-        );
+        assert_eq!(rr["results"].as_array().expect("results").len(), nodes.len());
     }
 }

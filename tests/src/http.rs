@@ -25,18 +25,12 @@ pub struct Request {
 impl Request {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The first value of a query parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -78,13 +72,7 @@ impl Response {
 
     /// A raw response.
     pub fn raw(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            content_type,
-            body: Body::Full(body),
-            delay: Duration::ZERO,
-        }
+        Response { status, headers: Vec::new(), content_type, body: Body::Full(body), delay: Duration::ZERO }
     }
 }
 
@@ -150,11 +138,8 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; length.min(16 << 20)];
     reader.read_exact(&mut body)?;
     let (path, query) = match target.split_once('?') {
@@ -169,13 +154,7 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
             None => (decode(kv), String::new()),
         })
         .collect();
-    Ok(Some(Request {
-        method,
-        path,
-        query,
-        headers,
-        body,
-    }))
+    Ok(Some(Request { method, path, query, headers, body }))
 }
 
 fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result<()> {
@@ -222,32 +201,27 @@ pub struct Server {
 
 impl Server {
     /// Serves `handler` on 127.0.0.1 at an ephemeral port (or `port`).
-    pub fn start(
-        port: u16,
-        handler: Arc<dyn Fn(Request) -> Response + Send + Sync>,
-    ) -> std::io::Result<Self> {
+    pub fn start(port: u16, handler: Arc<dyn Fn(Request) -> Response + Send + Sync>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
-        std::thread::Builder::new()
-            .name("emulator-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if stop_flag.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let Ok(mut stream) = stream else { continue };
-                    let handler = handler.clone();
-                    std::thread::spawn(move || {
-                        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                        if let Ok(Some(request)) = read_request(&mut stream) {
-                            let response = handler(request);
-                            let _ = write_response(&mut stream, response);
-                        }
-                    });
+        std::thread::Builder::new().name("emulator-accept".into()).spawn(move || {
+            for stream in listener.incoming() {
+                if stop_flag.load(Ordering::Relaxed) {
+                    break;
                 }
-            })?;
+                let Ok(mut stream) = stream else { continue };
+                let handler = handler.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                    if let Ok(Some(request)) = read_request(&mut stream) {
+                        let response = handler(request);
+                        let _ = write_response(&mut stream, response);
+                    }
+                });
+            }
+        })?;
         Ok(Server { addr, stop })
     }
 }

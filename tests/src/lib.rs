@@ -45,6 +45,13 @@ pub enum FaultKind {
         /// `Retry-After` seconds.
         retry_after: Option<u32>,
     },
+    /// Answer with this status and an error envelope carrying this message.
+    Error {
+        /// The status.
+        status: u16,
+        /// `status.user_message`.
+        message: String,
+    },
     /// Answer 502 with an HTML page.
     Html,
     /// Serve the real body in pieces with pauses.
@@ -106,10 +113,8 @@ impl Emulator {
             base_url: Mutex::new(String::new()),
         });
         let for_handler = shared.clone();
-        let server =
-            http::Server::start(port, Arc::new(move |req| routes::handle(&for_handler, req)))?;
-        *shared.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
-            format!("http://{}", server.addr);
+        let server = http::Server::start(port, Arc::new(move |req| routes::handle(&for_handler, req)))?;
+        *shared.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{}", server.addr);
         Ok(Emulator { server, shared })
     }
 
@@ -120,33 +125,21 @@ impl Emulator {
 
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
-        self.shared
-            .log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Forgets the requests so far.
     pub fn clear_requests(&self) {
-        self.shared
-            .log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.shared.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Injects a fault.
     pub fn fault(&self, path_contains: &str, times: u32, kind: FaultKind) {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Fault {
-                path_contains: path_contains.into(),
-                times,
-                kind,
-            });
+        self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()).push(Fault {
+            path_contains: path_contains.into(),
+            times,
+            kind,
+        });
     }
 
     /// Changes the world.

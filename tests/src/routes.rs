@@ -35,36 +35,27 @@ fn not_found() -> Response {
 pub fn handle(shared: &Shared, req: Request) -> Response {
     let fault = {
         let mut faults = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = faults
-            .iter_mut()
-            .find(|f| f.times > 0 && req.path.contains(&f.path_contains));
+        let hit = faults.iter_mut().find(|f| f.times > 0 && req.path.contains(&f.path_contains));
         hit.map(|f| {
             f.times -= 1;
             f.kind.clone()
         })
     };
-    let base = shared
-        .base_url
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let base = shared.base_url.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let (mut response, routed) = match &fault {
-        Some(FaultKind::Status {
-            status,
-            retry_after,
-        }) => {
+        Some(FaultKind::Status { status, retry_after }) => {
             let mut r = error(*status, "Injected failure.");
             if let Some(s) = retry_after {
                 r.headers.push(("Retry-After".into(), s.to_string()));
             }
             (r, true)
         }
+        Some(FaultKind::Error { status, message }) => (error(*status, message), true),
         Some(FaultKind::Html) => (
             Response::raw(
                 502,
                 "text/html",
-                b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
-                    .to_vec(),
+                b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>".to_vec(),
             ),
             true,
         ),
@@ -88,19 +79,15 @@ pub fn handle(shared: &Shared, req: Request) -> Response {
         Some(FaultKind::Delay(d)) => response.delay = d,
         _ => {}
     }
-    shared
-        .log
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Logged {
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query: req.query.clone(),
-            headers: req.headers.clone(),
-            body: req.body.clone(),
-            status: response.status,
-            routed,
-        });
+    shared.log.lock().unwrap_or_else(|e| e.into_inner()).push(Logged {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        headers: req.headers.clone(),
+        body: req.body.clone(),
+        status: response.status,
+        routed,
+    });
     response
 }
 
@@ -108,9 +95,7 @@ fn authorized(world: &World, req: &Request) -> bool {
     let Some(auth) = req.header("authorization") else {
         return false;
     };
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("Token "));
+    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("Token "));
     token == Some(world.token.as_str())
 }
 
@@ -157,11 +142,19 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
         }
         ["api", "v2", "accounts", a, "jobs"] if get && account_ok(a) => {
             let project = req.param("project_id").and_then(|p| p.parse::<u64>().ok());
+            let include = req.param("include_related").unwrap_or("");
             let mut jobs: Vec<Value> = world
                 .jobs
                 .iter()
                 .filter(|j| project.is_none_or(|p| j.project_id == p))
-                .map(|j| job_json(world, j.id))
+                .map(|j| {
+                    let mut v = job_json(world, j.id);
+                    if include.contains("environment") {
+                        v["environment"] = json!({"id": j.environment_id, "name": "Environment",
+                            "type": "deployment", "deployment_type": j.deployment_type});
+                    }
+                    v
+                })
                 .collect();
             if req.param("order_by") == Some("-id") {
                 jobs.reverse();
@@ -174,9 +167,7 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
                 None => not_found(),
             }
         }
-        ["api", "v2", "accounts", a, "jobs", j, "run"] if post && account_ok(a) => {
-            trigger(world, base, req, j)
-        }
+        ["api", "v2", "accounts", a, "jobs", j, "run"] if post && account_ok(a) => trigger(world, base, req, j),
         ["api", "v2", "accounts", a, "runs"] if get && account_ok(a) => list_runs(world, base, req),
         ["api", "v2", "accounts", a, "runs", r] if get && account_ok(a) => {
             let include = req.param("include_related").unwrap_or("").to_string();
@@ -207,60 +198,34 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
                 Some(run) => envelope(
                     200,
                     json!(
-                        run.artifacts
-                            .iter()
-                            .filter(|x| x.step.is_none())
-                            .map(|x| x.name.clone())
-                            .collect::<Vec<_>>()
+                        run.artifacts.iter().filter(|x| x.step.is_none()).map(|x| x.name.clone()).collect::<Vec<_>>()
                     ),
                 ),
                 None => not_found(),
             }
         }
-        [
-            "api",
-            "v2",
-            "accounts",
-            a,
-            "runs",
-            r,
-            "artifacts",
-            rest @ ..,
-        ] if get && account_ok(a) => {
+        ["api", "v2", "accounts", a, "runs", r, "artifacts", rest @ ..] if get && account_ok(a) => {
             let name = rest.join("/");
             let step = req.param("step").and_then(|s| s.parse::<u32>().ok());
             let run = world.runs.iter().find(|x| Some(x.id) == r.parse().ok());
             let last = run.map_or(0, |x| x.steps.len() as u32);
             let step = step.filter(|s| *s != last);
-            match run.and_then(|x| {
-                x.artifacts
-                    .iter()
-                    .find(|f| f.name == name && f.step == step)
-            }) {
+            match run.and_then(|x| x.artifacts.iter().find(|f| f.name == name && f.step == step)) {
                 Some(f) => Response::raw(200, "application/json", f.body.to_vec()),
                 None => error(404, &format!("No artifact {name} found for this run.")),
             }
         }
         _ if segments.first() == Some(&"api") => not_found(),
         _ => {
-            return (
-                Response::raw(404, "text/plain", b"not found".to_vec()),
-                false,
-            );
+            return (Response::raw(404, "text/plain", b"not found".to_vec()), false);
         }
     };
     (response, true)
 }
 
 fn page(req: &Request, items: Vec<Value>) -> Response {
-    let limit = req
-        .param("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(100);
-    let offset = req
-        .param("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
+    let limit = req.param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100);
+    let offset = req.param("offset").and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
     let total = items.len();
     let data: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
     Response::json(
@@ -351,17 +316,12 @@ fn advance(run: &mut Run) {
 }
 
 fn list_runs(world: &World, base: &str, req: &Request) -> Response {
-    let job = req
-        .param("job_definition_id")
-        .and_then(|j| j.parse::<u64>().ok());
+    let job = req.param("job_definition_id").and_then(|j| j.parse::<u64>().ok());
     let project = req.param("project_id").and_then(|j| j.parse::<u64>().ok());
     let status = req.param("status").and_then(|s| s.parse::<i64>().ok());
-    let status_in: Option<Vec<i64>> = req.param("status__in").map(|s| {
-        s.trim_matches(|c| c == '[' || c == ']')
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect()
-    });
+    let status_in: Option<Vec<i64>> = req
+        .param("status__in")
+        .map(|s| s.trim_matches(|c| c == '[' || c == ']').split(',').filter_map(|x| x.trim().parse().ok()).collect());
     let include = req.param("include_related").unwrap_or("");
     let mut runs: Vec<&Run> = world
         .runs
@@ -372,29 +332,17 @@ fn list_runs(world: &World, base: &str, req: &Request) -> Response {
         .filter(|r| status_in.as_ref().is_none_or(|s| s.contains(&r.status)))
         .collect();
     match req.param("order_by").unwrap_or("id") {
-        "-finished_at" => {
-            runs.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id)))
-        }
+        "-finished_at" => runs.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id))),
         "finished_at" => runs.sort_by(|a, b| a.finished_at.cmp(&b.finished_at)),
         "-id" => runs.sort_by_key(|r| std::cmp::Reverse(r.id)),
         "-created_at" => runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))),
         _ => runs.sort_by_key(|r| r.id),
     }
-    page(
-        req,
-        runs.into_iter()
-            .map(|r| run_json(r, base, include))
-            .collect(),
-    )
+    page(req, runs.into_iter().map(|r| run_json(r, base, include)).collect())
 }
 
 fn trigger(world: &mut World, base: &str, req: &Request, job: &str) -> Response {
-    let Some(job) = world
-        .jobs
-        .iter()
-        .find(|j| Some(j.id) == job.parse().ok())
-        .cloned()
-    else {
+    let Some(job) = world.jobs.iter().find(|j| Some(j.id) == job.parse().ok()).cloned() else {
         return not_found();
     };
     let cause = serde_json::from_slice::<Value>(&req.body)
@@ -408,12 +356,7 @@ fn trigger(world: &mut World, base: &str, req: &Request, job: &str) -> Response 
                     "data": {"cause": "This field is required."}}),
         );
     }
-    let template = world
-        .runs
-        .iter()
-        .filter(|r| r.job_id == job.id && r.status == 10)
-        .max_by_key(|r| r.id)
-        .cloned();
+    let template = world.runs.iter().filter(|r| r.job_id == job.id && r.status == 10).max_by_key(|r| r.id).cloned();
     let id = world.runs.iter().map(|r| r.id).max().unwrap_or(1) + 1;
     let mut run = match template {
         Some(t) => Run { id, ..t },

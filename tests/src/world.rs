@@ -47,6 +47,8 @@ pub struct Job {
     pub run_generate_sources: bool,
     /// `scheduled`, `ci`...
     pub job_type: String,
+    /// The environment's deployment type (`production`, `staging`, none).
+    pub deployment_type: Option<String>,
 }
 
 /// A run.
@@ -143,18 +145,12 @@ impl Run {
             status,
             status_message: (status == 20).then(|| "Database Error in model orders".to_string()),
             created_at: format!("2026-11-{day:02} 06:00:00.000000+00:00"),
-            finished_at: Some(format!(
-                "2026-11-{day:02} 06:{:02}:00.000000+00:00",
-                10 + id % 40
-            )),
+            finished_at: Some(format!("2026-11-{day:02} 06:{:02}:00.000000+00:00", 10 + id % 40)),
             git_branch: "main".into(),
             git_sha: format!("{:040x}", id),
             has_docs_generated: false,
             has_sources_generated: false,
-            steps: vec![
-                "Clone git repository".into(),
-                "Create profile from connection".into(),
-            ],
+            steps: vec!["Clone git repository".into(), "Create profile from connection".into()],
             artifacts: Vec::new(),
             cause: "Scheduled".into(),
             polls_left: 0,
@@ -170,20 +166,11 @@ impl Run {
 
     /// Saves an artifact.
     pub fn save(&mut self, name: &str, step: Option<u32>, body: Vec<u8>) {
-        self.artifacts.push(Artifact {
-            name: name.into(),
-            step,
-            body: Arc::new(body),
-        });
+        self.artifacts.push(Artifact { name: name.into(), step, body: Arc::new(body) });
     }
 
     /// The artifacts of a docs job run: `dbt build`, then `dbt docs generate`.
-    pub fn with_docs(
-        mut self,
-        manifest: &[u8],
-        run_results: &[u8],
-        catalog: Option<&[u8]>,
-    ) -> Self {
+    pub fn with_docs(mut self, manifest: &[u8], run_results: &[u8], catalog: Option<&[u8]>) -> Self {
         self.step("deps");
         let build = self.step("build");
         self.step("docs generate");
@@ -239,6 +226,7 @@ impl World {
             generate_docs: true,
             run_generate_sources: false,
             job_type: "scheduled".into(),
+            deployment_type: Some("production".into()),
         };
         let freshness = Job {
             id: ids::FRESHNESS_JOB,
@@ -253,29 +241,17 @@ impl World {
             name: "CI".into(),
             environment_id: 70403103922402,
             job_type: "ci".into(),
+            deployment_type: None,
             ..docs.clone()
         };
         let m = jaffle::MANIFEST;
         let mut runs = vec![
-            Run::finished(ids::DOCS_RUN - 10, &docs, 10, 20).with_docs(
-                m,
-                jaffle::RUN_RESULTS,
-                Some(jaffle::CATALOG),
-            ),
-            Run::finished(ids::DOCS_RUN, &docs, 10, 21).with_docs(
-                m,
-                jaffle::RUN_RESULTS,
-                Some(jaffle::CATALOG),
-            ),
-            Run::finished(ids::DOCS_RUN + 10, &docs, 20, 22).with_docs(
-                m,
-                jaffle::RUN_RESULTS,
-                None,
-            ),
+            Run::finished(ids::DOCS_RUN - 10, &docs, 10, 20).with_docs(m, jaffle::RUN_RESULTS, Some(jaffle::CATALOG)),
+            Run::finished(ids::DOCS_RUN, &docs, 10, 21).with_docs(m, jaffle::RUN_RESULTS, Some(jaffle::CATALOG)),
+            Run::finished(ids::DOCS_RUN + 10, &docs, 20, 22).with_docs(m, jaffle::RUN_RESULTS, None),
             Run::finished(ids::FRESHNESS_RUN, &freshness, 10, 22).with_sources(jaffle::SOURCES),
         ];
-        let mut pr =
-            Run::finished(ids::DOCS_RUN + 30, &ci, 10, 22).with_docs(m, jaffle::RUN_RESULTS, None);
+        let mut pr = Run::finished(ids::DOCS_RUN + 30, &ci, 10, 22).with_docs(m, jaffle::RUN_RESULTS, None);
         pr.git_branch = "feature/orders".into();
         pr.cause = "Triggered via GitHub pull request #42".into();
         runs.push(pr);

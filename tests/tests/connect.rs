@@ -10,42 +10,21 @@ use model_sync_host::{CallError, api};
 async fn configure_finds_account_project_and_jobs() {
     let bench = Bench::jaffle("configure-ok");
     let mut session = bench.session().await;
-    let c = session
-        .configure(&bench.settings())
-        .await
-        .expect("configure succeeds");
+    let c = session.configure(&bench.settings()).await.expect("configure succeeds");
     assert_eq!((c.account_id, c.project_id), (ids::ACCOUNT, ids::PROJECT));
     assert_eq!(c.project_name, "jaffle_shop");
     let docs = c.docs_job.expect("docs job");
-    assert_eq!(
-        (docs.id, docs.chosen_by.as_str()),
-        (ids::DOCS_JOB, "project")
-    );
+    assert_eq!((docs.id, docs.chosen_by.as_str()), (ids::DOCS_JOB, "project"));
     // The newest docs run failed and another is running: the latest usable one is older.
     assert_eq!(docs.latest_run_id, Some(ids::DOCS_RUN));
-    assert_eq!(
-        c.freshness_job.expect("freshness job").latest_run_id,
-        Some(ids::FRESHNESS_RUN)
-    );
+    assert_eq!(c.freshness_job.expect("freshness job").latest_run_id, Some(ids::FRESHNESS_RUN));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     let requests = bench.emulator.requests();
-    assert!(
-        requests.iter().all(|r| r.routed),
-        "unexpected requests: {requests:?}"
-    );
+    assert!(requests.iter().all(|r| r.routed), "unexpected requests: {requests:?}");
     for r in &requests {
-        let auth = r
-            .headers
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .map(|(_, v)| v.as_str());
+        let auth = r.headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str());
         assert_eq!(auth, Some("Bearer dbtc_demo_service_token"));
-        let agent = r
-            .headers
-            .iter()
-            .find(|(k, _)| k == "user-agent")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
+        let agent = r.headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.as_str()).unwrap_or("");
         assert!(agent.starts_with("model-sync/"), "{agent}");
     }
 }
@@ -65,10 +44,7 @@ async fn a_pasted_url_gives_account_and_project() {
         project_id: None,
         ..bench.settings()
     };
-    let c = session
-        .configure(&settings)
-        .await
-        .expect("configure succeeds");
+    let c = session.configure(&settings).await.expect("configure succeeds");
     assert_eq!((c.account_id, c.project_id), (ids::ACCOUNT, ids::PROJECT));
 }
 
@@ -76,10 +52,7 @@ async fn a_pasted_url_gives_account_and_project() {
 async fn a_wrong_token_is_unauthorized() {
     let bench = Bench::jaffle("configure-401");
     let mut session = bench.session().await;
-    let settings = api::Settings {
-        api_token: "dbtc_wrong".into(),
-        ..bench.settings()
-    };
+    let settings = api::Settings { api_token: "dbtc_wrong".into(), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::Unauthorized(m))) => {
             assert!(m.contains("Invalid token"), "{m}");
@@ -93,10 +66,7 @@ async fn a_wrong_token_is_unauthorized() {
 async fn a_wrong_project_is_not_found() {
     let bench = Bench::jaffle("configure-404");
     let mut session = bench.session().await;
-    let settings = api::Settings {
-        project_id: Some(999),
-        ..bench.settings()
-    };
+    let settings = api::Settings { project_id: Some(999), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::NotFound(m))) => {
             assert!(m.contains("project 999"), "{m}")
@@ -109,10 +79,7 @@ async fn a_wrong_project_is_not_found() {
 async fn a_wrong_account_is_not_found() {
     let bench = Bench::jaffle("configure-404-account");
     let mut session = bench.session().await;
-    let settings = api::Settings {
-        account_id: Some(12345),
-        ..bench.settings()
-    };
+    let settings = api::Settings { account_id: Some(12345), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::NotFound(m))) => {
             assert!(m.contains("account 12345"), "{m}")
@@ -128,30 +95,17 @@ async fn a_missing_freshness_job_is_a_warning() {
     world.jobs.retain(|j| j.id != ids::FRESHNESS_JOB);
     let bench = Bench::new("configure-no-freshness", world);
     let mut session = bench.session().await;
-    let c = session
-        .configure(&bench.settings())
-        .await
-        .expect("configure succeeds");
+    let c = session.configure(&bench.settings()).await.expect("configure succeeds");
     assert!(c.freshness_job.is_none());
-    assert!(
-        c.warnings.iter().any(|w| w.contains("freshness")),
-        "{:?}",
-        c.warnings
-    );
+    assert!(c.warnings.iter().any(|w| w.contains("freshness")), "{:?}", c.warnings);
 }
 
 #[tokio::test]
 async fn bad_settings_are_refused_before_any_request() {
     let bench = Bench::jaffle("configure-invalid");
     let base = bench.settings();
-    let url = |u: &str| api::Settings {
-        access_url: Some(u.to_string()),
-        ..base.clone()
-    };
-    let token = |t: &str| api::Settings {
-        api_token: t.to_string(),
-        ..base.clone()
-    };
+    let url = |u: &str| api::Settings { access_url: Some(u.to_string()), ..base.clone() };
+    let token = |t: &str| api::Settings { api_token: t.to_string(), ..base.clone() };
     let long_url = format!("https://{}.us1.dbt.com", "a".repeat(3000));
     let cases: Vec<(&str, api::Settings)> = vec![
         ("api-token", token("")),
@@ -167,67 +121,23 @@ async fn bad_settings_are_refused_before_any_request() {
         ("access-url", url("http://[2001:db8::1]:8080")),
         ("access-url", url("https://user:secret@cloud.getdbt.com")),
         ("access-url", url("https://clоud.getdbt.com")),
-        (
-            "access-url",
-            url("https://cloud.getdbt.com/deploy/../../etc/passwd"),
-        ),
+        ("access-url", url("https://cloud.getdbt.com/deploy/../../etc/passwd")),
         ("access-url", url("https://cloud.getdbt.com/%2e%2e/%2e%2e/")),
         ("access-url", url("https://cloud.getdbt .com")),
         ("access-url", url("https://cloud.getdbt.com\u{0}/")),
         ("access-url", url(&long_url)),
         ("access-url", url("https://")),
-        (
-            "access-url",
-            url("https://cloud.getdbt.com/deploy/12a/projects/3/"),
-        ),
-        (
-            "access-url",
-            url("https://cloud.getdbt.com/deploy/99999999999999999999999/projects/3/"),
-        ),
-        (
-            "account-id",
-            api::Settings {
-                account_id: Some(0),
-                ..base.clone()
-            },
-        ),
-        (
-            "project-id",
-            api::Settings {
-                project_id: Some(0),
-                ..base.clone()
-            },
-        ),
-        (
-            "docs-job-id",
-            api::Settings {
-                docs_job_id: Some(0),
-                ..base.clone()
-            },
-        ),
-        (
-            "project-id",
-            api::Settings {
-                project_id: None,
-                ..base.clone()
-            },
-        ),
+        ("access-url", url("https://cloud.getdbt.com/deploy/12a/projects/3/")),
+        ("access-url", url("https://cloud.getdbt.com/deploy/99999999999999999999999/projects/3/")),
+        ("account-id", api::Settings { account_id: Some(0), ..base.clone() }),
+        ("project-id", api::Settings { project_id: Some(0), ..base.clone() }),
+        ("docs-job-id", api::Settings { docs_job_id: Some(0), ..base.clone() }),
+        ("project-id", api::Settings { project_id: None, ..base.clone() }),
+        ("account-id", api::Settings { account_id: None, access_url: None, ..base.clone() }),
         (
             "account-id",
             api::Settings {
-                account_id: None,
-                access_url: None,
-                ..base.clone()
-            },
-        ),
-        (
-            "account-id",
-            api::Settings {
-                access_url: Some(format!(
-                    "{}/deploy/1/projects/{}/",
-                    bench.emulator.url(),
-                    ids::PROJECT
-                )),
+                access_url: Some(format!("{}/deploy/1/projects/{}/", bench.emulator.url(), ids::PROJECT)),
                 ..base.clone()
             },
         ),
@@ -240,21 +150,11 @@ async fn bad_settings_are_refused_before_any_request() {
                 assert_eq!(p.field, field, "{:?}: {}", settings.access_url, p.message);
                 assert!(!p.message.is_empty());
                 if field == "api-token" && !settings.api_token.is_empty() {
-                    assert!(
-                        !p.message.contains(&settings.api_token),
-                        "the token is echoed"
-                    );
+                    assert!(!p.message.contains(&settings.api_token), "the token is echoed");
                 }
             }
-            other => panic!(
-                "{field} {:?}: expected invalid-setting, got {other:?}",
-                settings.access_url
-            ),
+            other => panic!("{field} {:?}: expected invalid-setting, got {other:?}", settings.access_url),
         }
     }
-    assert!(
-        bench.emulator.requests().is_empty(),
-        "requests were sent: {:?}",
-        bench.emulator.requests()
-    );
+    assert!(bench.emulator.requests().is_empty(), "requests were sent: {:?}", bench.emulator.requests());
 }

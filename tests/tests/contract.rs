@@ -48,10 +48,7 @@ fn matches_template(template: &str, path: &str) -> bool {
 }
 
 fn check_value(name: &str, schema: &Value, value: &str) -> Result<(), String> {
-    let ty = schema
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("string");
+    let ty = schema.get("type").and_then(Value::as_str).unwrap_or("string");
     let ok = match ty {
         "integer" => value.parse::<i64>().is_ok(),
         "boolean" => value == "true" || value == "false",
@@ -62,13 +59,11 @@ fn check_value(name: &str, schema: &Value, value: &str) -> Result<(), String> {
         return Err(format!("parameter {name}={value} is not of type {ty}"));
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_sequence)
-        && !allowed.iter().any(|a| {
-            a.as_str() == Some(value) || a.as_i64().map(|i| i.to_string()).as_deref() == Some(value)
-        })
+        && !allowed
+            .iter()
+            .any(|a| a.as_str() == Some(value) || a.as_i64().map(|i| i.to_string()).as_deref() == Some(value))
     {
-        return Err(format!(
-            "parameter {name}={value} is not one of {allowed:?}"
-        ));
+        return Err(format!("parameter {name}={value} is not one of {allowed:?}"));
     }
     Ok(())
 }
@@ -86,10 +81,7 @@ fn validate(specs: &[Value], r: &Logged) -> Result<String, String> {
                 continue;
             }
             let Some(op) = item.get(&method) else {
-                return Err(format!(
-                    "{} {}: the spec has no {method} on {template}",
-                    r.method, r.path
-                ));
+                return Err(format!("{} {}: the spec has no {method} on {template}", r.method, r.path));
             };
             let params: Vec<&Value> = op["parameters"]
                 .as_sequence()
@@ -111,30 +103,23 @@ fn validate(specs: &[Value], r: &Logged) -> Result<String, String> {
                 let p = params
                     .iter()
                     .find(|p| p["name"].as_str() == Some(k.as_str()) && p["in"] == "query")
-                    .ok_or(format!(
-                        "{} {}: query parameter `{k}` is not in the spec",
-                        r.method, template
-                    ))?;
+                    .ok_or(format!("{} {}: query parameter `{k}` is not in the spec", r.method, template))?;
                 check_value(k, &p["schema"], v)?;
             }
             if let Some(body) = op.get("requestBody") {
                 let schema = resolve(spec, &body["content"]["application/json"]["schema"]);
-                let doc: serde_json::Value = serde_json::from_slice(&r.body)
-                    .map_err(|e| format!("{template}: body is not JSON: {e}"))?;
+                let doc: serde_json::Value =
+                    serde_json::from_slice(&r.body).map_err(|e| format!("{template}: body is not JSON: {e}"))?;
                 for req in schema["required"].as_sequence().into_iter().flatten() {
                     let req = req.as_str().unwrap_or("");
                     if doc.get(req).is_none() {
                         return Err(format!("{template}: body lacks required `{req}`"));
                     }
                 }
-                if let (Some(obj), Some(props)) =
-                    (doc.as_object(), schema["properties"].as_mapping())
-                {
+                if let (Some(obj), Some(props)) = (doc.as_object(), schema["properties"].as_mapping()) {
                     for key in obj.keys() {
                         if !props.contains_key(Value::String(key.clone())) {
-                            return Err(format!(
-                                "{template}: body property `{key}` is not in the spec"
-                            ));
+                            return Err(format!("{template}: body property `{key}` is not in the spec"));
                         }
                     }
                 }
@@ -152,42 +137,19 @@ async fn every_request_the_plugin_sends_is_in_the_specification() {
     bench.emulator.with_world(|w| w.polls_until_done = 1);
     let mut session = bench.configured().await;
     session.trigger_sync(&options()).await.expect("sync");
+    session.trigger_sync(&api::SyncOptions { run_id: Some(ids::DOCS_RUN + 30), ..options() }).await.expect("run id");
     session
-        .trigger_sync(&api::SyncOptions {
-            run_id: Some(ids::DOCS_RUN + 30),
-            ..options()
-        })
-        .await
-        .expect("run id");
-    session
-        .trigger_sync(&api::SyncOptions {
-            git_branch: Some("main".into()),
-            force: true,
-            ..options()
-        })
+        .trigger_sync(&api::SyncOptions { git_branch: Some("main".into()), force: true, ..options() })
         .await
         .expect("branch");
     bench.emulator.fault("/run/", 1, FaultKind::CutOff(0));
-    session
-        .trigger_sync(&api::SyncOptions {
-            run_job: true,
-            ..options()
-        })
-        .await
-        .expect("run job");
+    session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("run job");
     bench.emulator.with_world(|w| w.polls_until_done = 10_000);
-    let timeout = api::SyncOptions {
-        run_job: true,
-        wait_timeout_secs: Some(1),
-        cancel_on_timeout: true,
-        ..options()
-    };
+    let timeout = api::SyncOptions { run_job: true, wait_timeout_secs: Some(1), cancel_on_timeout: true, ..options() };
     assert!(session.trigger_sync(&timeout).await.is_err());
     // Inferred jobs list the project's jobs.
     let mut fresh = bench.session().await;
-    bench
-        .emulator
-        .with_world(|w| w.projects[0].docs_job_id = None);
+    bench.emulator.with_world(|w| w.projects[0].docs_job_id = None);
     fresh.configure(&bench.settings()).await.expect("configure");
 
     let mut operations = std::collections::BTreeSet::new();
@@ -200,23 +162,9 @@ async fn every_request_the_plugin_sends_is_in_the_specification() {
             Err(e) => errors.push(e),
         }
     }
-    assert!(
-        errors.is_empty(),
-        "requests outside the specification:\n{}",
-        errors.join("\n")
-    );
-    for needed in [
-        "List Runs",
-        "Retrieve Run",
-        "Trigger Job Run",
-        "Cancel Run",
-        "List Jobs",
-        "Retrieve Job",
-    ] {
-        assert!(
-            operations.contains(needed),
-            "{needed} not exercised: {operations:?}"
-        );
+    assert!(errors.is_empty(), "requests outside the specification:\n{}", errors.join("\n"));
+    for needed in ["List Runs", "Retrieve Run", "Trigger Job Run", "Cancel Run", "List Jobs", "Retrieve Job"] {
+        assert!(operations.contains(needed), "{needed} not exercised: {operations:?}");
     }
     assert!(operations.len() >= 9, "{operations:?}");
 }
@@ -227,21 +175,13 @@ fn the_validator_rejects_what_the_specification_does_not_allow() {
     let request = |method: &str, path: &str, query: &[(&str, &str)], body: &[u8]| Logged {
         method: method.into(),
         path: path.into(),
-        query: query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         headers: vec![],
         body: body.to_vec(),
         status: 200,
         routed: true,
     };
-    let ok = request(
-        "GET",
-        "/api/v2/accounts/1/runs/",
-        &[("job_definition_id", "5"), ("limit", "100")],
-        b"",
-    );
+    let ok = request("GET", "/api/v2/accounts/1/runs/", &[("job_definition_id", "5"), ("limit", "100")], b"");
     assert_eq!(validate(&specs, &ok).as_deref(), Ok("List Runs"));
     for bad in [
         request("GET", "/api/v2/accounts/1/runs/", &[("job_id", "5")], b""),
@@ -250,19 +190,8 @@ fn the_validator_rejects_what_the_specification_does_not_allow() {
         request("GET", "/api/v2/accounts/1/nothing/", &[], b""),
         request("DELETE", "/api/v2/accounts/1/runs/5/artifacts/", &[], b""),
         request("POST", "/api/v2/accounts/1/jobs/2/run/", &[], b"{}"),
-        request(
-            "POST",
-            "/api/v2/accounts/1/jobs/2/run/",
-            &[],
-            br#"{"cause":"x","because":"y"}"#,
-        ),
+        request("POST", "/api/v2/accounts/1/jobs/2/run/", &[], br#"{"cause":"x","because":"y"}"#),
     ] {
-        assert!(
-            validate(&specs, &bad).is_err(),
-            "{} {} {:?} passed",
-            bad.method,
-            bad.path,
-            bad.query
-        );
+        assert!(validate(&specs, &bad).is_err(), "{} {} {:?} passed", bad.method, bad.path, bad.query);
     }
 }

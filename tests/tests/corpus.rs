@@ -39,9 +39,7 @@ fn roots() -> Vec<PathBuf> {
     if shared.is_dir() {
         roots.push(shared);
     } else {
-        println!(
-            "corpus: ../shared/dbt-artifacts/corpus is absent; syncing the in-repo subset only"
-        );
+        println!("corpus: ../shared/dbt-artifacts/corpus is absent; syncing the in-repo subset only");
     }
     roots
 }
@@ -53,11 +51,7 @@ fn json(path: &Path) -> Value {
 /// `(origin, major.minor)` of an artifact: the corpus folder after the version, and the dbt version.
 fn pairing_key(root: &Path, path: &Path, doc: &Value) -> (String, String) {
     let rel = path.strip_prefix(root).expect("under root");
-    let origin = rel
-        .iter()
-        .nth(2)
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let origin = rel.iter().nth(2).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let version = doc["metadata"]["dbt_version"].as_str().unwrap_or("");
     let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
     (origin, minor)
@@ -65,37 +59,20 @@ fn pairing_key(root: &Path, path: &Path, doc: &Value) -> (String, String) {
 
 /// Unique ids a catalog of `manifest` has.
 fn catalog_ids(manifest: &Value) -> BTreeSet<String> {
-    [
-        "nodes",
-        "sources",
-        "exposures",
-        "metrics",
-        "semantic_models",
-        "saved_queries",
-        "unit_tests",
-    ]
-    .iter()
-    .filter_map(|s| manifest.get(*s).and_then(Value::as_object))
-    .flat_map(|m| m.keys().cloned())
-    .collect()
+    ["nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries", "unit_tests"]
+        .iter()
+        .filter_map(|s| manifest.get(*s).and_then(Value::as_object))
+        .flat_map(|m| m.keys().cloned())
+        .collect()
 }
 
 /// A world whose docs run serves these artifacts.
-fn world(
-    manifest: &[u8],
-    run_results: Option<&[u8]>,
-    catalog: Option<&[u8]>,
-    sources: Option<&[u8]>,
-) -> World {
+fn world(manifest: &[u8], run_results: Option<&[u8]>, catalog: Option<&[u8]>, sources: Option<&[u8]>) -> World {
     let mut world = World::jaffle_shop();
     for run in world.runs.iter_mut() {
         if run.id == ids::DOCS_RUN {
             run.artifacts.clear();
-            let build = run
-                .steps
-                .iter()
-                .position(|s| s.contains("`dbt build`"))
-                .map(|i| i as u32 + 1);
+            let build = run.steps.iter().position(|s| s.contains("`dbt build`")).map(|i| i as u32 + 1);
             run.save("manifest.json", None, manifest.to_vec());
             if let Some(rr) = run_results {
                 run.save("run_results.json", build, rr.to_vec());
@@ -129,26 +106,15 @@ async fn every_manifest_syncs_with_the_counts_of_the_document() {
             let bytes = std::fs::read(&path).expect("readable");
             let doc: Value = serde_json::from_slice(&bytes).expect("JSON");
             let key = pairing_key(&root, &path, &doc);
-            let paired = run_results
-                .iter()
-                .find(|(p, d)| pairing_key(&root, p, d) == key);
+            let paired = run_results.iter().find(|(p, d)| pairing_key(&root, p, d) == key);
             let rr_bytes = paired.map(|(p, _)| std::fs::read(p).expect("readable"));
             let bench = Bench::new("corpus", world(&bytes, rr_bytes.as_deref(), None, None));
             let mut session = bench.configured().await;
-            let report = session
-                .trigger_sync(&options())
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_eq!(
-                record_counts(&report.sync),
-                manifest_counts(&bytes),
-                "{}",
-                path.display()
-            );
+            let report = session.trigger_sync(&options()).await.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(record_counts(&report.sync), manifest_counts(&bytes), "{}", path.display());
             if let Some((rr_path, rr)) = paired {
                 let ids = catalog_ids(&doc);
-                let executed =
-                    !matches!(rr["args"]["which"].as_str(), Some("generate" | "compile"));
+                let executed = !matches!(rr["args"]["which"].as_str(), Some("generate" | "compile"));
                 let expected: BTreeSet<&str> = if executed {
                     rr["results"]
                         .as_array()
@@ -167,23 +133,14 @@ async fn every_manifest_syncs_with_the_counts_of_the_document() {
                     .filter(|n| n.last_run.is_some())
                     .map(|n| n.unique_id.as_str())
                     .collect();
-                assert_eq!(
-                    got,
-                    expected,
-                    "{} with {}",
-                    path.display(),
-                    rr_path.display()
-                );
+                assert_eq!(got, expected, "{} with {}", path.display(), rr_path.display());
                 with_results += usize::from(!expected.is_empty());
             }
             synced += 1;
         }
     }
     assert!(synced >= 6, "only {synced} manifests");
-    assert!(
-        with_results >= 2,
-        "only {with_results} manifests were synced with run results"
-    );
+    assert!(with_results >= 2, "only {with_results} manifests were synced with run results");
     println!("corpus: {synced} manifests synced, {with_results} with run statuses");
 }
 
@@ -203,10 +160,8 @@ async fn every_run_results_sources_and_catalog_file_parses_in_a_sync() {
                 };
                 let bench = Bench::new("corpus-other", w);
                 let mut session = bench.configured().await;
-                let report = session
-                    .trigger_sync(&options())
-                    .await
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let report =
+                    session.trigger_sync(&options()).await.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 if kind == "sources" {
                     let expected = doc["results"]
                         .as_array()
@@ -214,24 +169,10 @@ async fn every_run_results_sources_and_catalog_file_parses_in_a_sync() {
                         .flatten()
                         .filter(|r| r["unique_id"].as_str().is_some_and(|i| ids.contains(i)))
                         .count();
-                    let got = report
-                        .catalog
-                        .nodes
-                        .iter()
-                        .filter(|n| n.freshness.is_some())
-                        .count();
+                    let got = report.catalog.nodes.iter().filter(|n| n.freshness.is_some()).count();
                     assert_eq!(got, expected, "{}", path.display());
-                    for n in report
-                        .catalog
-                        .nodes
-                        .iter()
-                        .filter_map(|n| n.freshness.as_ref())
-                    {
-                        assert_eq!(
-                            n.status,
-                            n.status.to_lowercase(),
-                            "statuses are lower-cased"
-                        );
+                    for n in report.catalog.nodes.iter().filter_map(|n| n.freshness.as_ref()) {
+                        assert_eq!(n.status, n.status.to_lowercase(), "statuses are lower-cased");
                     }
                 }
             }

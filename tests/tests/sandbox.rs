@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{Bench, options};
-use model_sync_host::{
-    CallError, Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api,
-};
+use model_sync_host::{CallError, Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
 
 /// Builds the hostile component once per test binary.
 fn hostile() -> &'static Runtime {
@@ -22,13 +20,7 @@ fn hostile() -> &'static Runtime {
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../hostile-wasm");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
             .arg(root.join("hostile/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
@@ -42,13 +34,8 @@ fn hostile() -> &'static Runtime {
             "building the hostile component failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let wasm = std::fs::read(target.join("wasm32-wasip2/release/hostile_plugin.wasm"))
-            .expect("hostile wasm");
-        Runtime::new(
-            &wasm,
-            Some(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache")),
-        )
-        .expect("loads")
+        let wasm = std::fs::read(target.join("wasm32-wasip2/release/hostile_plugin.wasm")).expect("hostile wasm");
+        Runtime::new(&wasm, Some(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache"))).expect("loads")
     })
 }
 
@@ -72,19 +59,11 @@ async fn attempt_with(policy: SandboxPolicy) -> Attempt {
         })
         .await
         .expect("instantiates");
-    Attempt {
-        session,
-        events,
-        dir,
-    }
+    Attempt { session, events, dir }
 }
 
 fn small_policy() -> SandboxPolicy {
-    SandboxPolicy {
-        max_memory_bytes: 64 << 20,
-        call_timeout: Duration::from_secs(2),
-        ..SandboxPolicy::default()
-    }
+    SandboxPolicy { max_memory_bytes: 64 << 20, call_timeout: Duration::from_secs(2), ..SandboxPolicy::default() }
 }
 
 fn settings(attempt: &str, url: Option<String>) -> api::Settings {
@@ -98,25 +77,15 @@ fn settings(attempt: &str, url: Option<String>) -> api::Settings {
     }
 }
 
-async fn configure(
-    a: &mut Attempt,
-    attempt: &str,
-    url: Option<String>,
-) -> Result<Vec<String>, CallError> {
-    a.session
-        .configure(&settings(attempt, url))
-        .await
-        .map(|c| c.warnings)
+async fn configure(a: &mut Attempt, attempt: &str, url: Option<String>) -> Result<Vec<String>, CallError> {
+    a.session.configure(&settings(attempt, url)).await.map(|c| c.warnings)
 }
 
 /// After every hostile attempt, the real plugin still syncs in this process.
 async fn a_normal_sync_still_works(name: &str) {
     let bench = Bench::jaffle(name);
     let mut session = bench.configured().await;
-    let report = session
-        .trigger_sync(&options())
-        .await
-        .expect("a normal sync after the attack");
+    let report = session.trigger_sync(&options()).await.expect("a normal sync after the attack");
     assert_eq!(report.sync.status, api::SyncStatus::Succeeded);
 }
 
@@ -129,19 +98,10 @@ async fn requests_outside_the_policy_are_denied() {
         ..small_policy()
     })
     .await;
-    let authority = bench
-        .emulator
-        .url()
-        .trim_start_matches("http://")
-        .to_string();
-    let seen = configure(&mut a, "outside", Some(authority))
-        .await
-        .expect("returns");
+    let authority = bench.emulator.url().trim_start_matches("http://").to_string();
+    let seen = configure(&mut a, "outside", Some(authority)).await.expect("returns");
     assert!(seen[0].contains("HttpRequestDenied"), "{seen:?}");
-    assert!(
-        seen[1].contains("got HTTP"),
-        "the allowed host is reachable: {seen:?}"
-    );
+    assert!(seen[1].contains("got HTTP"), "the allowed host is reachable: {seen:?}");
     let denied: Vec<String> = a
         .events
         .lock()
@@ -152,10 +112,7 @@ async fn requests_outside_the_policy_are_denied() {
             _ => None,
         })
         .collect();
-    assert!(
-        denied.iter().any(|m| m.contains("example.com")),
-        "{denied:?}"
-    );
+    assert!(denied.iter().any(|m| m.contains("example.com")), "{denied:?}");
     a_normal_sync_still_works("after-outside").await;
 }
 
@@ -163,27 +120,15 @@ async fn requests_outside_the_policy_are_denied() {
 async fn no_ambient_capabilities_reach_the_component() {
     let bench = Bench::jaffle("hostile-ambient");
     let mut a = attempt_with(small_policy()).await;
-    let authority = bench
-        .emulator
-        .url()
-        .trim_start_matches("http://")
-        .to_string();
-    let seen = configure(&mut a, "ambient", Some(authority))
-        .await
-        .expect("returns");
+    let authority = bench.emulator.url().trim_start_matches("http://").to_string();
+    let seen = configure(&mut a, "ambient", Some(authority)).await.expect("returns");
     assert_eq!(seen[0], "env=0", "{seen:?}");
     assert_eq!(seen[1], "args=0", "{seen:?}");
     assert!(seen[2].starts_with("fs=Err"), "{seen:?}");
     assert!(seen[3].starts_with("file=Err"), "{seen:?}");
     assert!(seen[4].starts_with("socket=Err"), "{seen:?}");
-    assert!(
-        seen[5] == "stdin=Ok(0)" || seen[5].starts_with("stdin=Err"),
-        "{seen:?}"
-    );
-    assert!(
-        bench.emulator.requests().is_empty(),
-        "a raw socket reached the emulator"
-    );
+    assert!(seen[5] == "stdin=Ok(0)" || seen[5].starts_with("stdin=Err"), "{seen:?}");
+    assert!(bench.emulator.requests().is_empty(), "a raw socket reached the emulator");
 }
 
 #[tokio::test]
@@ -195,10 +140,7 @@ async fn a_spinning_plugin_hits_the_deadline_and_is_discarded() {
         other => panic!("expected the deadline, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(matches!(
-        a.session.list_syncs(None).await,
-        Err(CallError::Poisoned)
-    ));
+    assert!(matches!(a.session.list_syncs(None).await, Err(CallError::Poisoned)));
     a_normal_sync_still_works("after-spin").await;
 }
 
@@ -214,18 +156,10 @@ async fn an_allocating_plugin_hits_the_memory_cap() {
 
 #[tokio::test]
 async fn a_log_flood_is_capped() {
-    let mut a = attempt_with(SandboxPolicy {
-        call_timeout: Duration::from_secs(60),
-        ..small_policy()
-    })
-    .await;
+    let mut a = attempt_with(SandboxPolicy { call_timeout: Duration::from_secs(60), ..small_policy() }).await;
     configure(&mut a, "flood-log", None).await.expect("returns");
     let events = a.events.lock().expect("events");
-    assert!(
-        events.len() as u64 <= model_sync_host::runtime::MAX_LOG_LINES,
-        "{} events",
-        events.len()
-    );
+    assert!(events.len() as u64 <= model_sync_host::runtime::MAX_LOG_LINES, "{} events", events.len());
     for e in events.iter() {
         if let Event::Log { message, .. } = e {
             assert!(message.len() <= model_sync_host::runtime::MAX_LOG_LINE);
@@ -235,54 +169,25 @@ async fn a_log_flood_is_capped() {
 
 #[tokio::test]
 async fn an_enormous_error_string_is_cut() {
-    let mut a = attempt_with(SandboxPolicy {
-        max_memory_bytes: 512 << 20,
-        ..small_policy()
-    })
-    .await;
+    let mut a = attempt_with(SandboxPolicy { max_memory_bytes: 512 << 20, ..small_policy() }).await;
     match configure(&mut a, "huge-string", None).await {
         Err(CallError::Plugin(api::Error::Other(m))) => {
-            assert!(
-                m.len() <= model_sync_host::runtime::MAX_ERROR_MESSAGE + 100,
-                "{} bytes",
-                m.len()
-            );
+            assert!(m.len() <= model_sync_host::runtime::MAX_ERROR_MESSAGE + 100, "{} bytes", m.len());
             assert!(m.ends_with("cut by the host)"));
         }
-        other => panic!(
-            "expected a cut error, got {:?}",
-            other.map(|_| ()).map_err(|e| e.kind())
-        ),
+        other => panic!("expected a cut error, got {:?}", other.map(|_| ()).map_err(|e| e.kind())),
     }
 }
 
 #[tokio::test]
 async fn the_store_refuses_huge_keys_values_and_escapes() {
     let mut a = attempt_with(small_policy()).await;
-    assert!(
-        configure(&mut a, "kv-huge-key", None)
-            .await
-            .expect("returns")[0]
-            .contains("InvalidKey")
-    );
+    assert!(configure(&mut a, "kv-huge-key", None).await.expect("returns")[0].contains("InvalidKey"));
     let mut a2 = attempt_with(small_policy()).await;
-    assert!(
-        configure(&mut a2, "kv-huge-value", None)
-            .await
-            .expect("returns")[0]
-            .contains("QuotaExceeded")
-    );
+    assert!(configure(&mut a2, "kv-huge-value", None).await.expect("returns")[0].contains("QuotaExceeded"));
     let mut a3 = attempt_with(small_policy()).await;
-    assert!(
-        configure(&mut a3, "kv-escape", None)
-            .await
-            .expect("returns")[0]
-            .contains("InvalidKey")
-    );
-    assert!(
-        !a3.dir.join("escaped").exists()
-            && !a3.dir.parent().expect("parent").join("escaped").exists()
-    );
+    assert!(configure(&mut a3, "kv-escape", None).await.expect("returns")[0].contains("InvalidKey"));
+    assert!(!a3.dir.join("escaped").exists() && !a3.dir.parent().expect("parent").join("escaped").exists());
     a_normal_sync_still_works("after-kv").await;
 }
 
@@ -306,16 +211,8 @@ async fn the_real_plugin_reports_a_denied_host_as_network_denied() {
 #[tokio::test]
 async fn the_response_cap_trips_with_its_value() {
     let bench = Bench::jaffle("response-cap");
-    let mut session = bench
-        .session_with(SandboxPolicy {
-            max_response_bytes: 200_000,
-            ..bench.policy()
-        })
-        .await;
-    session
-        .configure(&bench.settings())
-        .await
-        .expect("configure is small");
+    let mut session = bench.session_with(SandboxPolicy { max_response_bytes: 200_000, ..bench.policy() }).await;
+    session.configure(&bench.settings()).await.expect("configure is small");
     match session.trigger_sync(&options()).await {
         Err(e @ CallError::ResponseLimit(200_000)) => {
             assert!(e.to_string().contains("response"), "{e}")
@@ -327,28 +224,11 @@ async fn the_response_cap_trips_with_its_value() {
 #[tokio::test]
 async fn a_slow_download_hits_the_call_deadline_and_a_new_instance_works() {
     let bench = Bench::jaffle("slow-download");
-    bench.emulator.fault(
-        "manifest.json",
-        1,
-        dbt_cloud_emulator::FaultKind::Delay(Duration::from_secs(5)),
-    );
-    let mut session = bench
-        .session_with(SandboxPolicy {
-            call_timeout: Duration::from_secs(1),
-            ..bench.policy()
-        })
-        .await;
-    session
-        .configure(&bench.settings())
-        .await
-        .expect("configure");
-    assert!(matches!(
-        session.trigger_sync(&options()).await,
-        Err(CallError::Deadline(_))
-    ));
+    bench.emulator.fault("manifest.json", 1, dbt_cloud_emulator::FaultKind::Delay(Duration::from_secs(5)));
+    let mut session =
+        bench.session_with(SandboxPolicy { call_timeout: Duration::from_secs(1), ..bench.policy() }).await;
+    session.configure(&bench.settings()).await.expect("configure");
+    assert!(matches!(session.trigger_sync(&options()).await, Err(CallError::Deadline(_))));
     let mut fresh = bench.configured().await;
-    fresh
-        .trigger_sync(&options())
-        .await
-        .expect("a new instance syncs");
+    fresh.trigger_sync(&options()).await.expect("a new instance syncs");
 }

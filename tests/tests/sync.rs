@@ -10,31 +10,14 @@ use model_sync_host::{CallError, api};
 async fn a_sync_catalogs_every_resource_of_the_manifest() {
     let bench = Bench::jaffle("sync-counts");
     let mut session = bench.configured().await;
-    let report = session
-        .trigger_sync(&options())
-        .await
-        .expect("sync succeeds");
+    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
     let record = &report.sync;
-    assert_eq!(
-        record.status,
-        api::SyncStatus::Succeeded,
-        "{:?}",
-        record.warnings
-    );
+    assert_eq!(record.status, api::SyncStatus::Succeeded, "{:?}", record.warnings);
     assert_eq!(record_counts(record), manifest_counts(jaffle::MANIFEST));
-    assert_eq!(
-        report.catalog.nodes.len() as u32,
-        record.counts.iter().map(|c| c.count).sum::<u32>()
-    );
+    assert_eq!(report.catalog.nodes.len() as u32, record.counts.iter().map(|c| c.count).sum::<u32>());
     let docs = &record.runs[0];
-    assert_eq!(
-        (docs.run_id, docs.job_id, docs.purpose.as_str()),
-        (ids::DOCS_RUN, ids::DOCS_JOB, "docs")
-    );
-    assert_eq!(
-        docs.artifacts,
-        vec!["manifest.json", "run_results.json", "catalog.json"]
-    );
+    assert_eq!((docs.run_id, docs.job_id, docs.purpose.as_str()), (ids::DOCS_RUN, ids::DOCS_JOB, "docs"));
+    assert_eq!(docs.artifacts, vec!["manifest.json", "run_results.json", "catalog.json"]);
     assert_eq!(record.runs[1].run_id, ids::FRESHNESS_RUN);
     assert_eq!(record.runs[1].artifacts, vec!["sources.json"]);
 }
@@ -43,67 +26,30 @@ async fn a_sync_catalogs_every_resource_of_the_manifest() {
 async fn the_catalog_has_lineage_columns_tests_and_freshness() {
     let bench = Bench::jaffle("sync-catalog");
     let mut session = bench.configured().await;
-    let report = session
-        .trigger_sync(&options())
-        .await
-        .expect("sync succeeds");
-    let node = |id: &str| {
-        report
-            .catalog
-            .nodes
-            .iter()
-            .find(|n| n.unique_id == id)
-            .unwrap_or_else(|| panic!("{id}"))
-    };
+    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
+    let node = |id: &str| report.catalog.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"));
     let orders = node("model.jaffle_shop.orders");
     assert_eq!(orders.materialization.as_deref(), Some("table"));
-    assert!(
-        orders
-            .depends_on
-            .contains(&"model.jaffle_shop.stg_orders".to_string()),
-        "{:?}",
-        orders.depends_on
-    );
-    let order_id = orders
-        .columns
-        .iter()
-        .find(|c| c.name == "order_id")
-        .expect("order_id column");
+    assert!(orders.depends_on.contains(&"model.jaffle_shop.stg_orders".to_string()), "{:?}", orders.depends_on);
+    let order_id = orders.columns.iter().find(|c| c.name == "order_id").expect("order_id column");
     assert!(order_id.primary_key, "order_id has a unique test");
     assert!(!order_id.tests.is_empty());
     // Types come from catalog.json.
     assert!(order_id.data_type.is_some(), "{order_id:?}");
-    assert_eq!(
-        orders.last_run.as_ref().map(|o| o.status.as_str()),
-        Some("success")
-    );
+    assert_eq!(orders.last_run.as_ref().map(|o| o.status.as_str()), Some("success"));
     // run_results.json is read from the build step, not the trailing docs step: tests have outcomes.
     let test = report
         .catalog
         .nodes
         .iter()
-        .find(|n| {
-            n.resource_type == "test"
-                && n.tested_node.as_deref() == Some("model.jaffle_shop.orders")
-        })
+        .find(|n| n.resource_type == "test" && n.tested_node.as_deref() == Some("model.jaffle_shop.orders"))
         .expect("a test of orders");
-    assert_eq!(
-        test.last_run.as_ref().map(|o| o.status.as_str()),
-        Some("pass")
-    );
+    assert_eq!(test.last_run.as_ref().map(|o| o.status.as_str()), Some("pass"));
     let raw_orders = node("source.jaffle_shop.ecom.raw_orders");
     let f = raw_orders.freshness.as_ref().expect("freshness");
     assert_eq!(f.status, "error");
-    assert!(
-        f.criteria
-            .as_deref()
-            .unwrap_or("")
-            .contains("warn after 24 hour")
-    );
-    assert!(
-        orders.raw_code.is_none(),
-        "code is left out unless asked for"
-    );
+    assert!(f.criteria.as_deref().unwrap_or("").contains("warn after 24 hour"));
+    assert!(orders.raw_code.is_none(), "code is left out unless asked for");
     let steps: Vec<String> = bench
         .emulator
         .requests()
@@ -111,35 +57,16 @@ async fn the_catalog_has_lineage_columns_tests_and_freshness() {
         .filter(|r| r.path.ends_with("run_results.json"))
         .map(|r| format!("{:?}", r.query))
         .collect();
-    assert_eq!(
-        steps,
-        vec![r#"[("step", "4")]"#],
-        "run_results.json from the build step"
-    );
+    assert_eq!(steps, vec![r#"[("step", "4")]"#], "run_results.json from the build step");
 }
 
 #[tokio::test]
 async fn code_is_included_when_asked() {
     let bench = Bench::jaffle("sync-code");
     let mut session = bench.configured().await;
-    let report = session
-        .trigger_sync(&api::SyncOptions {
-            include_code: true,
-            ..options()
-        })
-        .await
-        .expect("sync");
-    let orders = report
-        .catalog
-        .nodes
-        .iter()
-        .find(|n| n.unique_id == "model.jaffle_shop.orders")
-        .expect("orders");
-    assert!(
-        orders.raw_code.as_deref().unwrap_or("").contains("ref("),
-        "{:?}",
-        orders.raw_code
-    );
+    let report = session.trigger_sync(&api::SyncOptions { include_code: true, ..options() }).await.expect("sync");
+    let orders = report.catalog.nodes.iter().find(|n| n.unique_id == "model.jaffle_shop.orders").expect("orders");
+    assert!(orders.raw_code.as_deref().unwrap_or("").contains("ref("), "{:?}", orders.raw_code);
 }
 
 #[tokio::test]
@@ -147,39 +74,18 @@ async fn two_syncs_make_a_history_that_a_new_instance_lists() {
     let bench = Bench::jaffle("sync-history");
     let mut session = bench.configured().await;
     let first = session.trigger_sync(&options()).await.expect("first sync");
-    let second = session
-        .trigger_sync(&api::SyncOptions {
-            force: true,
-            ..options()
-        })
-        .await
-        .expect("second sync");
+    let second = session.trigger_sync(&api::SyncOptions { force: true, ..options() }).await.expect("second sync");
     assert_eq!((first.sync.id, second.sync.id), (1, 2));
     let changes = second.sync.changes.expect("changes since sync 1");
-    assert_eq!(
-        (
-            changes.previous_sync_id,
-            changes.added,
-            changes.removed,
-            changes.modified
-        ),
-        (1, 0, 0, 0)
-    );
+    assert_eq!((changes.previous_sync_id, changes.added, changes.removed, changes.modified), (1, 0, 0, 0));
     drop(session);
     let mut fresh = bench.session().await;
     let listed = fresh.list_syncs(None).await.expect("list");
     assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(listed[0], second.sync);
     let detail = fresh.get_sync(1).await.expect("get sync 1");
-    assert_eq!(
-        detail.catalog.expect("catalog").nodes.len(),
-        first.catalog.nodes.len()
-    );
-    assert!(
-        detail.log.iter().any(|l| l.contains("docs run")),
-        "{:?}",
-        detail.log
-    );
+    assert_eq!(detail.catalog.expect("catalog").nodes.len(), first.catalog.nodes.len());
+    assert!(detail.log.iter().any(|l| l.contains("docs run")), "{:?}", detail.log);
 }
 
 #[tokio::test]
@@ -189,16 +95,8 @@ async fn unchanged_runs_reuse_the_previous_catalog() {
     session.trigger_sync(&options()).await.expect("first sync");
     bench.emulator.clear_requests();
     let second = session.trigger_sync(&options()).await.expect("second sync");
-    assert_eq!(
-        record_counts(&second.sync),
-        manifest_counts(jaffle::MANIFEST)
-    );
-    let downloads = bench
-        .emulator
-        .requests()
-        .iter()
-        .filter(|r| r.path.contains("/artifacts/"))
-        .count();
+    assert_eq!(record_counts(&second.sync), manifest_counts(jaffle::MANIFEST));
+    let downloads = bench.emulator.requests().iter().filter(|r| r.path.contains("/artifacts/")).count();
     assert_eq!(downloads, 0, "nothing downloaded again");
 }
 
@@ -211,20 +109,9 @@ async fn a_missing_freshness_artifact_is_a_warning() {
         }
     });
     let mut session = bench.configured().await;
-    let report = session
-        .trigger_sync(&options())
-        .await
-        .expect("sync succeeds");
+    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
     assert_eq!(report.sync.status, api::SyncStatus::SucceededWithWarnings);
-    assert!(
-        report
-            .sync
-            .warnings
-            .iter()
-            .any(|w| w.contains("sources.json")),
-        "{:?}",
-        report.sync.warnings
-    );
+    assert!(report.sync.warnings.iter().any(|w| w.contains("sources.json")), "{:?}", report.sync.warnings);
     assert!(report.catalog.nodes.iter().all(|n| n.freshness.is_none()));
 }
 
@@ -233,18 +120,9 @@ async fn a_given_run_id_syncs_that_run() {
     let bench = Bench::jaffle("sync-run-id");
     let mut session = bench.configured().await;
     let pr_run = ids::DOCS_RUN + 30;
-    let report = session
-        .trigger_sync(&api::SyncOptions {
-            run_id: Some(pr_run),
-            ..options()
-        })
-        .await
-        .expect("sync");
+    let report = session.trigger_sync(&api::SyncOptions { run_id: Some(pr_run), ..options() }).await.expect("sync");
     assert_eq!(report.sync.runs[0].run_id, pr_run);
-    assert_eq!(
-        report.sync.runs[0].git_branch.as_deref(),
-        Some("feature/orders")
-    );
+    assert_eq!(report.sync.runs[0].git_branch.as_deref(), Some("feature/orders"));
 }
 
 #[tokio::test]
@@ -267,13 +145,7 @@ async fn a_broken_manifest_fails_the_sync_and_keeps_the_history() {
         1,
         dbt_cloud_emulator::FaultKind::Body(b"{\"nodes\": {\"model.x\": [".to_vec()),
     );
-    match session
-        .trigger_sync(&api::SyncOptions {
-            force: true,
-            ..options()
-        })
-        .await
-    {
+    match session.trigger_sync(&api::SyncOptions { force: true, ..options() }).await {
         Err(CallError::Plugin(api::Error::BadArtifact(m))) => {
             assert!(m.contains("manifest.json"), "{m}")
         }
@@ -283,4 +155,45 @@ async fn a_broken_manifest_fails_the_sync_and_keeps_the_history() {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].status, api::SyncStatus::Failed);
     assert_eq!(listed[1].status, api::SyncStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_newer_schema_version_is_read_best_effort_with_a_warning() {
+    let newer = String::from_utf8(jaffle::MANIFEST.to_vec()).expect("utf-8").replacen(
+        "dbt/manifest/v12.json",
+        "dbt/manifest/v13.json",
+        1,
+    );
+    let bench = Bench::jaffle("sync-newer");
+    bench.emulator.with_world(|w| {
+        for r in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
+            for a in r.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
+                a.body = std::sync::Arc::new(newer.clone().into_bytes());
+            }
+        }
+    });
+    let mut session = bench.configured().await;
+    let report = session.trigger_sync(&options()).await.expect("sync");
+    assert_eq!(report.sync.status, api::SyncStatus::SucceededWithWarnings);
+    assert!(report.sync.warnings.iter().any(|w| w.contains("v13")), "{:?}", report.sync.warnings);
+    assert_eq!(record_counts(&report.sync), manifest_counts(jaffle::MANIFEST));
+}
+
+#[tokio::test]
+async fn warehouse_statistics_and_types_come_from_catalog_json() {
+    let bench = Bench::jaffle("sync-stats");
+    let mut session = bench.configured().await;
+    let report = session.trigger_sync(&options()).await.expect("sync");
+    let catalog: serde_json::Value = serde_json::from_slice(jaffle::CATALOG).expect("catalog");
+    let (id, relation) = catalog["nodes"].as_object().expect("nodes").iter().next().expect("a relation");
+    let node = report.catalog.nodes.iter().find(|n| &n.unique_id == id).expect("node in catalog");
+    let typed = relation["columns"].as_object().expect("columns").len();
+    assert!(node.columns.iter().filter(|c| c.data_type.is_some()).count() >= typed, "{node:?}");
+    let shown = relation["stats"]
+        .as_object()
+        .expect("stats")
+        .values()
+        .filter(|s| s["include"] == true && s["id"] != "has_stats")
+        .count();
+    assert_eq!(node.stats.len(), shown);
 }

@@ -4,9 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use model_sync_host::{
-    CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api,
-};
+use model_sync_host::{CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
 use serde_json::{Value, json};
 
 use super::args::{Cli, Command, ConfigureArgs, Limits, SyncArgs};
@@ -26,27 +24,18 @@ pub struct Failure {
 
 impl From<CallError> for Failure {
     fn from(e: CallError) -> Self {
-        Failure {
-            kind: e.kind().to_string(),
-            message: e.to_string(),
-        }
+        Failure { kind: e.kind().to_string(), message: e.to_string() }
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
-        Failure {
-            kind: "host".into(),
-            message: format!("{e:#}"),
-        }
+        Failure { kind: "host".into(), message: format!("{e:#}") }
     }
 }
 
 fn failure(kind: &str, message: impl Into<String>) -> Failure {
-    Failure {
-        kind: kind.into(),
-        message: message.into(),
-    }
+    Failure { kind: kind.into(), message: message.into() }
 }
 
 /// What a command prints: a JSON document and the same for people.
@@ -70,19 +59,10 @@ impl Context {
     pub fn new(cli: &Cli) -> Result<Self, Failure> {
         let state = StateDir::open(cli.state_dir.as_deref())?;
         let wasm = match &cli.plugin {
-            Some(path) => std::fs::read(path).map_err(|e| {
-                failure(
-                    "invalid-setting",
-                    format!("--plugin {}: {e}", path.display()),
-                )
-            })?,
+            Some(path) => std::fs::read(path)
+                .map_err(|e| failure("invalid-setting", format!("--plugin {}: {e}", path.display())))?,
             None => model_sync_host::bundled::PLUGIN_WASM
-                .ok_or_else(|| {
-                    failure(
-                        "invalid-setting",
-                        "this build has no bundled plugin; give --plugin FILE.wasm",
-                    )
-                })?
+                .ok_or_else(|| failure("invalid-setting", "this build has no bundled plugin; give --plugin FILE.wasm"))?
                 .to_vec(),
         };
         let runtime = Runtime::new(&wasm, Some(&state.cache_dir()))?;
@@ -112,9 +92,7 @@ impl Context {
             ..SandboxPolicy::default()
         };
         let base = match access_url {
-            Some(url) => model_sync_plugin::settings::parse_access_url(url)
-                .ok()
-                .map(|p| p.base_url),
+            Some(url) => model_sync_plugin::settings::parse_access_url(url).ok().map(|p| p.base_url),
             None => Some(model_sync_plugin::settings::DEFAULT_HOST.to_string()),
         };
         if let Some(origin) = base.and_then(|b| Origin::parse(&b).ok()) {
@@ -125,11 +103,7 @@ impl Context {
         policy
     }
 
-    async fn session(
-        &self,
-        access_url: Option<&str>,
-        token: Option<&str>,
-    ) -> Result<Session, Failure> {
+    async fn session(&self, access_url: Option<&str>, token: Option<&str>) -> Result<Session, Failure> {
         let quiet = self.json;
         let progress_on_tty = !quiet && std::io::stderr().is_terminal();
         let events = Arc::new(move |event: Event| match event {
@@ -166,9 +140,7 @@ fn token_from_env() -> Result<String, Failure> {
         Ok(t) if !t.is_empty() => Ok(t),
         _ => Err(failure(
             "invalid-setting",
-            format!(
-                "api-token: set {TOKEN_VAR} to a dbt Cloud service token (Account settings > Service tokens)"
-            ),
+            format!("api-token: set {TOKEN_VAR} to a dbt Cloud service token (Account settings > Service tokens)"),
         )),
     }
 }
@@ -177,10 +149,7 @@ fn token_from_env() -> Result<String, Failure> {
 fn parse_id(field: &str, value: &Option<String>) -> Result<Option<u64>, Failure> {
     let Some(v) = value else { return Ok(None) };
     match v.trim().parse::<u64>() {
-        Ok(0) => Err(failure(
-            "invalid-setting",
-            format!("{field}: ids start at 1; 0 is not an id"),
-        )),
+        Ok(0) => Err(failure("invalid-setting", format!("{field}: ids start at 1; 0 is not an id"))),
         Ok(id) => Ok(Some(id)),
         Err(_) => Err(failure(
             "invalid-setting",
@@ -202,8 +171,7 @@ fn merged(stored: Option<StoredSettings>, args: &ConfigureArgs) -> Result<Stored
         account_id: parse_id("account-id", &args.account_id)?.or(keep(stored.account_id)),
         project_id: parse_id("project-id", &args.project_id)?.or(keep(stored.project_id)),
         docs_job_id: parse_id("docs-job-id", &args.docs_job_id)?.or(stored.docs_job_id),
-        freshness_job_id: parse_id("freshness-job-id", &args.freshness_job_id)?
-            .or(stored.freshness_job_id),
+        freshness_job_id: parse_id("freshness-job-id", &args.freshness_job_id)?.or(stored.freshness_job_id),
     })
 }
 
@@ -223,10 +191,7 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
     if matches!(cli.command, Command::Demo) && cli.state_dir.is_none() {
         // The demo must not mix its syncs into the user's real history.
         let dir = std::env::temp_dir().join(format!("model-sync-demo-{}", std::process::id()));
-        let cli = Cli {
-            state_dir: Some(dir),
-            ..cli.clone()
-        };
+        let cli = Cli { state_dir: Some(dir), ..cli.clone() };
         return demo(&Context::new(&cli)?).await;
     }
     let ctx = Context::new(cli)?;
@@ -243,23 +208,14 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
 async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failure> {
     let settings = merged(ctx.state.settings()?, args)?;
     let token = token_from_env()?;
-    let mut session = ctx
-        .session(settings.access_url.as_deref(), Some(&token))
-        .await?;
+    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
     let connection = session.configure(&api_settings(&settings, token)).await?;
-    let stored = StoredSettings {
-        account_id: Some(connection.account_id),
-        project_id: Some(connection.project_id),
-        ..settings
-    };
+    let stored =
+        StoredSettings { account_id: Some(connection.account_id), project_id: Some(connection.project_id), ..settings };
     ctx.state.save_settings(&stored)?;
     Ok(Outcome {
         json: output::connection_json(&connection),
-        text: format!(
-            "{}settings saved in {}\n",
-            output::connection_text(&connection),
-            ctx.state.root().display()
-        ),
+        text: format!("{}settings saved in {}\n", output::connection_text(&connection), ctx.state.root().display()),
     })
 }
 
@@ -269,30 +225,19 @@ async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
     let text = if records.is_empty() {
         "no syncs yet; run `model-sync sync`\n".to_string()
     } else {
-        records
-            .iter()
-            .map(output::record_text)
-            .collect::<Vec<_>>()
-            .join("")
+        records.iter().map(output::record_text).collect::<Vec<_>>().join("")
     };
-    Ok(Outcome {
-        json: Value::Array(records.iter().map(output::record_json).collect()),
-        text,
-    })
+    Ok(Outcome { json: Value::Array(records.iter().map(output::record_json).collect()), text })
 }
 
 async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
     let token = token_from_env()?;
-    let settings = ctx.state.settings()?.ok_or_else(|| {
-        failure(
-            "not-configured",
-            "no connection settings yet; run `model-sync configure` first",
-        )
-    })?;
+    let settings = ctx
+        .state
+        .settings()?
+        .ok_or_else(|| failure("not-configured", "no connection settings yet; run `model-sync configure` first"))?;
     let _lock = ctx.state.lock()?;
-    let mut session = ctx
-        .session(settings.access_url.as_deref(), Some(&token))
-        .await?;
+    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
     session.configure(&api_settings(&settings, token)).await?;
     let options = api::SyncOptions {
         run_id: args.run_id,
@@ -305,10 +250,7 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
         triggered_by: "cli".into(),
     };
     let report = session.trigger_sync(&options).await?;
-    Ok(Outcome {
-        json: output::record_json(&report.sync),
-        text: output::record_text(&report.sync),
-    })
+    Ok(Outcome { json: output::record_json(&report.sync), text: output::record_text(&report.sync) })
 }
 
 async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
@@ -316,10 +258,7 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     let detail = session.get_sync(id).await?;
     let mut json = output::record_json(&detail.sync);
     json["log"] = json!(detail.log);
-    json["catalog"] = detail
-        .catalog
-        .as_ref()
-        .map_or(Value::Null, output::catalog_json);
+    json["catalog"] = detail.catalog.as_ref().map_or(Value::Null, output::catalog_json);
     let mut text = output::record_text(&detail.sync);
     if let Some(c) = &detail.catalog {
         text.push_str(&output::catalog_text(c));
@@ -337,21 +276,14 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
     let mut steps = Vec::new();
     let mut text = String::new();
     let mut step = |name: &str, ok: bool, detail: String| {
-        text.push_str(&format!(
-            "  [{}] {name}: {detail}\n",
-            if ok { "ok" } else { "!!" }
-        ));
+        text.push_str(&format!("  [{}] {name}: {detail}\n", if ok { "ok" } else { "!!" }));
         steps.push(json!({"step": name, "ok": ok, "detail": detail}));
     };
     let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
     step(
         "token",
         token.is_some(),
-        if token.is_some() {
-            format!("{TOKEN_VAR} is set")
-        } else {
-            format!("set {TOKEN_VAR}")
-        },
+        if token.is_some() { format!("{TOKEN_VAR} is set") } else { format!("set {TOKEN_VAR}") },
     );
     let settings = ctx.state.settings()?;
     step(
@@ -369,30 +301,20 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
     );
     let mut ok = false;
     if let (Some(token), Some(settings)) = (token, settings) {
-        let mut session = ctx
-            .session(settings.access_url.as_deref(), Some(&token))
-            .await?;
+        let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
         match session.configure(&api_settings(&settings, token)).await {
             Ok(c) => {
                 ok = true;
                 step(
                     "connection",
                     true,
-                    format!(
-                        "account {} project {} on {}",
-                        c.account_id, c.project_id, c.api_base_url
-                    ),
+                    format!("account {} project {} on {}", c.account_id, c.project_id, c.api_base_url),
                 );
                 step(
                     "docs job",
-                    c.docs_job
-                        .as_ref()
-                        .is_some_and(|j| j.latest_run_id.is_some()),
+                    c.docs_job.as_ref().is_some_and(|j| j.latest_run_id.is_some()),
                     match &c.docs_job {
-                        Some(j) => format!(
-                            "{} ({}), latest usable run {:?}",
-                            j.id, j.name, j.latest_run_id
-                        ),
+                        Some(j) => format!("{} ({}), latest usable run {:?}", j.id, j.name, j.latest_run_id),
                         None => "none: set one in dbt Cloud or `configure --docs-job-id`".into(),
                     },
                 );
@@ -412,23 +334,16 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
         }
     }
     if !ok {
-        return Err(failure(
-            "doctor",
-            format!("the connection is not usable:\n{text}"),
-        ));
+        return Err(failure("doctor", format!("the connection is not usable:\n{text}")));
     }
-    Ok(Outcome {
-        json: json!({"ok": ok, "steps": steps}),
-        text,
-    })
+    Ok(Outcome { json: json!({"ok": ok, "steps": steps}), text })
 }
 
 async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
     use dbt_cloud_emulator::{Emulator, World};
     let world = World::jaffle_shop();
     let token = world.token.clone();
-    let emulator = Emulator::start(world)
-        .map_err(|e| failure("host", format!("starting the emulator: {e}")))?;
+    let emulator = Emulator::start(world).map_err(|e| failure("host", format!("starting the emulator: {e}")))?;
     let url = format!(
         "{}/deploy/{}/projects/{}/jobs",
         emulator.url(),
@@ -439,16 +354,9 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         "dbt Cloud emulator with the jaffle-shop project at {}\n\n$ model-sync configure --url {url}\n",
         emulator.url()
     );
-    let settings = StoredSettings {
-        access_url: Some(url),
-        ..Default::default()
-    };
-    let mut session = ctx
-        .session(settings.access_url.as_deref(), Some(&token))
-        .await?;
-    let connection = session
-        .configure(&api_settings(&settings, token.clone()))
-        .await?;
+    let settings = StoredSettings { access_url: Some(url), ..Default::default() };
+    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
+    let connection = session.configure(&api_settings(&settings, token.clone())).await?;
     text.push_str(&output::connection_text(&connection));
     text.push_str("\n$ model-sync sync\n");
     let options = api::SyncOptions {
@@ -469,10 +377,7 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
     for r in &records {
         text.push_str(&output::record_text(r));
     }
-    text.push_str(&format!(
-        "\nhistory kept in {}\n",
-        ctx.state.root().display()
-    ));
+    text.push_str(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
     Ok(Outcome {
         json: json!({
             "connection": output::connection_json(&connection),

@@ -19,11 +19,7 @@ pub fn error_json(kind: &str, message: &str) -> Value {
 
 /// A sync record.
 pub fn record_json(r: &api::SyncRecord) -> Value {
-    let counts: Map<String, Value> = r
-        .counts
-        .iter()
-        .map(|c| (c.resource_type.clone(), json!(c.count)))
-        .collect();
+    let counts: Map<String, Value> = r.counts.iter().map(|c| (c.resource_type.clone(), json!(c.count))).collect();
     json!({
         "id": r.id,
         "status": status_name(r.status),
@@ -69,6 +65,7 @@ pub fn catalog_json(c: &api::Catalog) -> Value {
                 "status": f.status, "max_loaded_at": f.max_loaded_at, "snapshotted_at": f.snapshotted_at,
                 "age_secs": f.age_secs, "criteria": f.criteria, "error": f.error,
             })),
+            "stats": n.stats.iter().map(|s| json!({"id": s.id, "label": s.label, "value": s.value})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
@@ -120,10 +117,7 @@ pub fn connection_text(c: &api::Connection) -> String {
         c.api_base_url,
         c.account_id,
         c.account_name,
-        c.plan
-            .as_deref()
-            .map(|p| format!(" (plan {p})"))
-            .unwrap_or_default(),
+        c.plan.as_deref().map(|p| format!(" (plan {p})")).unwrap_or_default(),
         c.project_id,
         c.project_name
     );
@@ -151,19 +145,12 @@ pub fn record_text(r: &api::SyncRecord) -> String {
             u.purpose,
             u.run_id,
             u.job_id,
-            u.git_branch
-                .as_deref()
-                .map(|b| format!(" on {b}"))
-                .unwrap_or_default(),
+            u.git_branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default(),
             u.artifacts.join(", ")
         ));
     }
     if !r.counts.is_empty() {
-        let counts: Vec<String> = r
-            .counts
-            .iter()
-            .map(|c| format!("{} {}", c.count, c.resource_type))
-            .collect();
+        let counts: Vec<String> = r.counts.iter().map(|c| format!("{} {}", c.count, c.resource_type)).collect();
         out.push_str(&format!("  catalog: {}\n", counts.join(", ")));
     }
     if let Some(c) = r.changes {
@@ -185,34 +172,16 @@ pub fn record_text(r: &api::SyncRecord) -> String {
 /// The models of a catalog for people: one line each with status and tests.
 pub fn catalog_text(c: &api::Catalog) -> String {
     let mut out = String::new();
-    for n in c.nodes.iter().filter(|n| {
-        matches!(
-            n.resource_type.as_str(),
-            "model" | "source" | "seed" | "snapshot"
-        )
-    }) {
-        let status = n
-            .last_run
-            .as_ref()
-            .map(|o| o.status.as_str())
-            .or(n.freshness.as_ref().map(|f| f.status.as_str()));
-        let keys: Vec<&str> = n
-            .columns
-            .iter()
-            .filter(|c| c.primary_key)
-            .map(|c| c.name.as_str())
-            .collect();
+    for n in c.nodes.iter().filter(|n| matches!(n.resource_type.as_str(), "model" | "source" | "seed" | "snapshot")) {
+        let status = n.last_run.as_ref().map(|o| o.status.as_str()).or(n.freshness.as_ref().map(|f| f.status.as_str()));
+        let keys: Vec<&str> = n.columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
         out.push_str(&format!(
             "  {:<8} {:<45} {:>3} columns{}{}\n",
             n.resource_type,
             n.relation_name.as_deref().unwrap_or(&n.unique_id),
             n.columns.len(),
             status.map(|s| format!(", last {s}")).unwrap_or_default(),
-            if keys.is_empty() {
-                String::new()
-            } else {
-                format!(", key {}", keys.join("+"))
-            }
+            if keys.is_empty() { String::new() } else { format!(", key {}", keys.join("+")) }
         ));
     }
     out

@@ -78,11 +78,7 @@ impl StateDir {
     /// Takes the exclusive lock that serializes syncs of this directory; held
     /// until the returned file is dropped.
     pub fn lock(&self) -> anyhow::Result<fs::File> {
-        let f = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join("lock"))?;
+        let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("lock"))?;
         f.lock()?;
         Ok(f)
     }
@@ -92,7 +88,6 @@ fn default_dir() -> anyhow::Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
         return Ok(PathBuf::from(x).join("model-sync"));
     }
-    let home =
-        std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("set --state-dir (no HOME)"))?;
+    let home = std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("set --state-dir (no HOME)"))?;
     Ok(PathBuf::from(home).join(".local/state/model-sync"))
 }

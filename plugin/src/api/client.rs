@@ -38,13 +38,7 @@ pub struct Client<'a> {
 impl<'a> Client<'a> {
     /// A client for `settings` over `transport`.
     pub fn new(transport: &'a dyn Transport, settings: &'a Settings, log: &'a Logger<'a>) -> Self {
-        Client {
-            transport,
-            settings,
-            log,
-            retry: RetryPolicy::default(),
-            jitter: RefCell::new(Jitter::from_clock()),
-        }
+        Client { transport, settings, log, retry: RetryPolicy::default(), jitter: RefCell::new(Jitter::from_clock()) }
     }
 
     /// The settings the client uses.
@@ -71,29 +65,18 @@ impl<'a> Client<'a> {
         if body.is_some() {
             headers.push(("content-type", "application/json".to_string()));
         }
-        Request {
-            method,
-            url: format!("{}{}", self.settings.base_url, path),
-            headers,
-            body,
-        }
+        Request { method, url: format!("{}{}", self.settings.base_url, path), headers, body }
     }
 
     /// GETs `path` and returns the envelope's `data`. `what` names the object for
     /// a not-found error ("project 12").
     pub fn get_data<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
         let env: Envelope<T> = self.get_envelope(path, what)?;
-        env.data
-            .ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
+        env.data.ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
     }
 
     /// GETs a list endpoint to the end, `limit`/`offset` paging, and returns every item.
-    pub fn get_all<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-        what: &str,
-    ) -> Result<Vec<T>> {
+    pub fn get_all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)], what: &str) -> Result<Vec<T>> {
         let mut all = Vec::new();
         self.for_each_page(path, query, what, |page: Vec<T>| {
             all.extend(page);
@@ -112,20 +95,13 @@ impl<'a> Client<'a> {
     ) -> Result<()> {
         let mut offset = 0u64;
         for _ in 0..MAX_PAGES {
-            let mut q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{k}={}", encode(v)))
-                .collect();
+            let mut q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
             q.push(format!("limit={PAGE_SIZE}"));
             q.push(format!("offset={offset}"));
-            let env: Envelope<Vec<T>> =
-                self.get_envelope(&format!("{path}?{}", q.join("&")), what)?;
+            let env: Envelope<Vec<T>> = self.get_envelope(&format!("{path}?{}", q.join("&")), what)?;
             let page = env.data.unwrap_or_default();
             let len = page.len() as u64;
-            let total = env
-                .extra
-                .and_then(|e| e.pagination)
-                .and_then(|p| p.total_count);
+            let total = env.extra.and_then(|e| e.pagination).and_then(|p| p.total_count);
             if !visit(page) {
                 return Ok(());
             }
@@ -135,8 +111,7 @@ impl<'a> Client<'a> {
                 return Ok(());
             }
         }
-        self.log
-            .warn(&format!("stopped reading {what} after {MAX_PAGES} pages"));
+        self.log.warn(&format!("stopped reading {what} after {MAX_PAGES} pages"));
         Ok(())
     }
 
@@ -155,43 +130,26 @@ impl<'a> Client<'a> {
 
     /// GETs a raw (non-enveloped) file such as a run artifact and hands its body
     /// to `read` as a stream.
-    pub fn get_stream<R>(
-        &self,
-        path: &str,
-        what: &str,
-        read: impl FnOnce(&mut dyn Read) -> Result<R>,
-    ) -> Result<R> {
+    pub fn get_stream<R>(&self, path: &str, what: &str, read: impl FnOnce(&mut dyn Read) -> Result<R>) -> Result<R> {
         let mut response = self.send_get(path, "*/*", what)?;
         read(&mut response.body)
     }
 
     /// POSTs a JSON body once (never retried: the caller decides what an
     /// ambiguous failure means) and returns the envelope's `data`.
-    pub fn post_data<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-        what: &str,
-    ) -> Result<T> {
+    pub fn post_data<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value, what: &str) -> Result<T> {
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Other(e.to_string()))?;
         let request = self.request(Method::Post, path, "application/json", Some(bytes));
-        let mut response = self
-            .transport
-            .send(request)
-            .map_err(|e| self.transport_error(e, what))?;
+        let mut response = self.transport.send(request).map_err(|e| self.transport_error(e, what))?;
         if !(200..300).contains(&response.status) {
             return Err(self.status_error(&mut response, what));
         }
         let body = response
             .read_limited(16 * 1024 * 1024)
             .map_err(|e| Error::Network(format!("reading the response for {what} failed: {e}")))?;
-        let env: Envelope<T> = serde_json::from_slice(&body).map_err(|e| {
-            Error::Upstream(format!(
-                "dbt Cloud answered {what} with unexpected JSON ({e})"
-            ))
-        })?;
-        env.data
-            .ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
+        let env: Envelope<T> = serde_json::from_slice(&body)
+            .map_err(|e| Error::Upstream(format!("dbt Cloud answered {what} with unexpected JSON ({e})")))?;
+        env.data.ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
     }
 
     /// Sends a GET, retrying 429, 5xx and transport failures within the policy.
@@ -201,37 +159,24 @@ impl<'a> Client<'a> {
         loop {
             attempt += 1;
             let last = attempt >= self.retry.max_attempts;
-            let outcome = self
-                .transport
-                .send(self.request(Method::Get, path, accept, None));
+            let outcome = self.transport.send(self.request(Method::Get, path, accept, None));
             let (error, wait) = match outcome {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(r),
                 Ok(mut r) if r.status == 429 => {
                     let asked = r.header("retry-after").and_then(parse_retry_after);
                     let e = self.status_error(&mut r, what);
-                    let wait = asked.unwrap_or_else(|| {
-                        self.retry
-                            .backoff(attempt, self.jitter.borrow_mut().next_u64())
-                    });
+                    let wait =
+                        asked.unwrap_or_else(|| self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()));
                     (e, wait)
                 }
                 Ok(mut r) if r.status >= 500 => {
                     let e = self.status_error(&mut r, what);
-                    (
-                        e,
-                        self.retry
-                            .backoff(attempt, self.jitter.borrow_mut().next_u64()),
-                    )
+                    (e, self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()))
                 }
                 Ok(mut r) => return Err(self.status_error(&mut r, what)),
-                Err(
-                    TransportError::Timeout(m)
-                    | TransportError::Connect(m)
-                    | TransportError::Ambiguous(m),
-                ) => (
+                Err(TransportError::Timeout(m) | TransportError::Connect(m) | TransportError::Ambiguous(m)) => (
                     self.transport_error(TransportError::Connect(m), what),
-                    self.retry
-                        .backoff(attempt, self.jitter.borrow_mut().next_u64()),
+                    self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()),
                 ),
                 Err(e) => return Err(self.transport_error(e, what)),
             };
@@ -240,11 +185,7 @@ impl<'a> Client<'a> {
             }
             self.log.log(
                 Level::Warn,
-                &format!(
-                    "{what}: {} (attempt {attempt}); retrying in {:.1}s",
-                    error.message(),
-                    wait.as_secs_f64()
-                ),
+                &format!("{what}: {} (attempt {attempt}); retrying in {:.1}s", error.message(), wait.as_secs_f64()),
             );
             std::thread::sleep(wait);
             waited += wait;
@@ -257,18 +198,12 @@ impl<'a> Client<'a> {
             TransportError::Denied(m) => Error::NetworkDenied(format!(
                 "the host's sandbox policy does not allow requests to {base} ({m}); allow this host in the plugin's network policy"
             )),
-            TransportError::Timeout(m) => {
-                Error::Timeout(format!("{what}: {base} did not answer in time ({m})"))
+            TransportError::Timeout(m) => Error::Timeout(format!("{what}: {base} did not answer in time ({m})")),
+            TransportError::Connect(m) => {
+                Error::Network(format!("{what}: could not reach {base} ({m}); check the access URL and the network"))
             }
-            TransportError::Connect(m) => Error::Network(format!(
-                "{what}: could not reach {base} ({m}); check the access URL and the network"
-            )),
-            TransportError::Ambiguous(m) => {
-                Error::Network(format!("{what}: the request to {base} broke off ({m})"))
-            }
-            TransportError::Other(m) => {
-                Error::Network(format!("{what}: request to {base} failed ({m})"))
-            }
+            TransportError::Ambiguous(m) => Error::Network(format!("{what}: the request to {base} broke off ({m})")),
+            TransportError::Other(m) => Error::Network(format!("{what}: request to {base} failed ({m})")),
         }
     }
 
@@ -278,19 +213,11 @@ impl<'a> Client<'a> {
         let body = response.read_limited(ERROR_BODY_LIMIT).unwrap_or_default();
         let said = server_message(&body);
         let said = self.settings.token.scrub(&said);
-        let detail = if said.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {said}")
-        };
+        let detail = if said.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {said}") };
         let lower = said.to_ascii_lowercase();
         let base = &self.settings.base_url;
         match status {
-            401 | 403
-                if lower.contains("unpaid")
-                    || lower.contains("not accessible")
-                    || lower.contains("plan") =>
-            {
+            401 | 403 if lower.contains("unpaid") || lower.contains("not accessible") || lower.contains("plan") => {
                 Error::ApiNotEnabled(format!(
                     "{what}: the account's plan does not include API access ({detail}); API access needs a Team or Enterprise plan"
                 ))
@@ -315,13 +242,9 @@ impl<'a> Client<'a> {
                     .header("retry-after")
                     .and_then(parse_retry_after)
                     .map(|d| d.as_secs() as u32),
-                message: format!(
-                    "{what}: dbt Cloud is rate limiting requests ({detail}); try again in a few minutes"
-                ),
+                message: format!("{what}: dbt Cloud is rate limiting requests ({detail}); try again in a few minutes"),
             },
-            s if s >= 500 => Error::Upstream(format!(
-                "{what}: dbt Cloud failed ({detail}); try again later"
-            )),
+            s if s >= 500 => Error::Upstream(format!("{what}: dbt Cloud failed ({detail}); try again later")),
             _ => Error::Other(format!("{what}: dbt Cloud refused the request ({detail})")),
         }
     }
@@ -337,11 +260,7 @@ fn server_message(body: &[u8]) -> String {
         Ok(ErrorEnvelope { status: Some(s) }) => {
             let user = s.user_message.unwrap_or_default();
             let dev = s.developer_message.unwrap_or_default();
-            if dev.is_empty() || dev == user {
-                user
-            } else {
-                format!("{user} ({dev})")
-            }
+            if dev.is_empty() || dev == user { user } else { format!("{user} ({dev})") }
         }
         _ if body.is_empty() => String::new(),
         _ => format!("non-JSON body: {}", snippet(body)),
@@ -351,11 +270,7 @@ fn server_message(body: &[u8]) -> String {
 /// The first 120 characters of a body, on one line.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(480)]);
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(120)
-        .collect();
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(120).collect();
     one_line.trim().to_string()
 }
 

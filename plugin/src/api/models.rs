@@ -122,6 +122,17 @@ pub struct Job {
     /// 1 active, 2 deleted.
     #[serde(default)]
     pub state: Option<i64>,
+    /// The environment, with `include_related=environment`.
+    #[serde(default)]
+    pub environment: Option<Environment>,
+}
+
+/// An environment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Environment {
+    /// `production`, `staging` or none (general deployment).
+    #[serde(default)]
+    pub deployment_type: Option<String>,
 }
 
 /// A run of a job.
@@ -205,9 +216,7 @@ impl RunStep {
 
     /// The dbt subcommand (`build`, `run`, `docs`, `source`...).
     pub fn dbt_subcommand(&self) -> Option<&str> {
-        self.dbt_command()?
-            .split_whitespace()
-            .find(|w| *w != "dbt" && !w.starts_with('-'))
+        self.dbt_command()?.split_whitespace().find(|w| *w != "dbt" && !w.starts_with('-'))
     }
 }
 
@@ -217,18 +226,10 @@ mod tests {
 
     #[test]
     fn reads_step_commands() {
-        let s = RunStep {
-            index: Some(4),
-            name: "Invoke dbt with `dbt build --select x`".into(),
-            status: None,
-        };
+        let s = RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None };
         assert_eq!(s.dbt_command(), Some("dbt build --select x"));
         assert_eq!(s.dbt_subcommand(), Some("build"));
-        let s = RunStep {
-            index: Some(1),
-            name: "Clone git repository".into(),
-            status: None,
-        };
+        let s = RunStep { index: Some(1), name: "Clone git repository".into(), status: None };
         assert_eq!(s.dbt_subcommand(), None);
     }
 

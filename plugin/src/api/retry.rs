@@ -31,9 +31,7 @@ impl RetryPolicy {
     /// The backoff before attempt `attempt + 1` (attempt counts from 1), jittered
     /// with `random` (any u64).
     pub fn backoff(&self, attempt: u32, random: u64) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let ceiling = exp.min(self.cap).as_millis() as u64;
         // Full jitter, but never less than half, so that retries do not hammer.
         let low = ceiling / 2;

@@ -101,8 +101,7 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 /// A non-negative integer, none for anything else.
 pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v: serde_json::Value = de::Deserialize::deserialize(d)?;
-    Ok(v.as_u64()
-        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+    Ok(v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
 }
 
 /// A value deserialized with [`opt_string`].
@@ -197,9 +196,26 @@ mod tests {
         let d: Doc = serde_json::from_str(r#"{"tags":"nightly","description":null}"#).unwrap();
         assert_eq!(d.tags, vec!["nightly"]);
         assert_eq!(d.description, None);
-        let d: Doc =
-            serde_json::from_str(r#"{"tags":["a",null,3],"description":{"x":1}}"#).unwrap();
+        let d: Doc = serde_json::from_str(r#"{"tags":["a",null,3],"description":{"x":1}}"#).unwrap();
         assert_eq!(d.tags, vec!["a", "3"]);
         assert_eq!(d.description, None);
     }
+}
+
+std::thread_local! {
+    static KEEP_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether [`code`] keeps SQL text (set around a parse with [`with_code`]).
+pub fn with_code<R>(keep: bool, f: impl FnOnce() -> R) -> R {
+    let before = KEEP_CODE.with(|k| k.replace(keep));
+    let out = f();
+    KEEP_CODE.with(|k| k.set(before));
+    out
+}
+
+/// SQL text: kept as [`opt_string`] when code is wanted, otherwise skipped
+/// without being copied, so that memory does not grow with the project's code.
+pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    if KEEP_CODE.with(|k| k.get()) { opt_string(d) } else { de::Deserialize::deserialize(d).map(|_: IgnoredAny| None) }
 }

@@ -105,14 +105,10 @@ pub struct Resource {
     #[serde(default)]
     pub depends_on: Option<DependsOn>,
     /// SQL as written (`raw_sql` before v7).
-    #[serde(default, alias = "raw_sql", deserialize_with = "lenient::opt_string")]
+    #[serde(default, alias = "raw_sql", deserialize_with = "lenient::code")]
     pub raw_code: Option<String>,
     /// SQL as compiled (`compiled_sql` before v7).
-    #[serde(
-        default,
-        alias = "compiled_sql",
-        deserialize_with = "lenient::opt_string"
-    )]
+    #[serde(default, alias = "compiled_sql", deserialize_with = "lenient::code")]
     pub compiled_code: Option<String>,
     /// Generic tests: which test.
     #[serde(default)]

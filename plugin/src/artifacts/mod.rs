@@ -15,12 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 
 /// The newest schema version of each artifact kind this parser knows.
-pub const KNOWN_LATEST: [(&str, u32); 4] = [
-    ("manifest", 12),
-    ("run-results", 6),
-    ("sources", 3),
-    ("catalog", 1),
-];
+pub const KNOWN_LATEST: [(&str, u32); 4] = [("manifest", 12), ("run-results", 6), ("sources", 3), ("catalog", 1)];
 
 /// `metadata` of an artifact.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -55,14 +50,9 @@ impl Metadata {
             )));
         };
         if found != kind {
-            return Err(Error::BadArtifact(format!(
-                "{artifact}: expected a dbt {kind} file, got a {found} file"
-            )));
+            return Err(Error::BadArtifact(format!("{artifact}: expected a dbt {kind} file, got a {found} file")));
         }
-        let latest = KNOWN_LATEST
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(0, |(_, v)| *v);
+        let latest = KNOWN_LATEST.iter().find(|(k, _)| *k == kind).map_or(0, |(_, v)| *v);
         Ok((version > latest).then(|| {
             format!("{artifact}: schema {kind}/v{version} is newer than v{latest}, which this plugin knows; read best-effort")
         }))
@@ -83,12 +73,7 @@ const REPORT_EVERY: u64 = 1 << 20;
 impl<R: Read, F: FnMut(u64)> Counting<R, F> {
     /// Wraps `inner`; `report` is called about every MiB.
     pub fn new(inner: R, report: F) -> Self {
-        Counting {
-            inner,
-            bytes: 0,
-            report,
-            next_report: REPORT_EVERY,
-        }
+        Counting { inner, bytes: 0, report, next_report: REPORT_EVERY }
     }
 }
 
@@ -119,9 +104,7 @@ fn json_error(artifact: &str, e: serde_json::Error) -> Error {
         Category::Io => Error::Network(format!("downloading {artifact} broke off: {e}")),
         Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
         Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
-        Category::Data => Error::BadArtifact(format!(
-            "{artifact} does not have the shape of a dbt artifact: {e}"
-        )),
+        Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),
     }
 }
 
@@ -152,14 +135,7 @@ mod tests {
             #[allow(dead_code)]
             a: u32,
         }
-        for body in [
-            "",
-            "{\"a\": 1",
-            "{\"a\": \"x\"}",
-            "[1,2]",
-            "{\"a\":1} trailing",
-            &"[".repeat(100_000),
-        ] {
+        for body in ["", "{\"a\": 1", "{\"a\": \"x\"}", "[1,2]", "{\"a\":1} trailing", &"[".repeat(100_000)] {
             let err = parse::<Doc>("doc.json", body.as_bytes()).unwrap_err();
             assert_eq!(err.kind(), "bad-artifact", "{body:.20}");
             assert!(err.message().starts_with("doc.json"));

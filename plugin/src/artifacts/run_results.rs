@@ -28,10 +28,7 @@ impl RunResults {
     /// Whether the results come from an invocation that executes nodes; those of
     /// `compile` or `docs generate` report success for tests that never ran.
     pub fn executes_nodes(&self) -> bool {
-        !matches!(
-            self.which(),
-            Some("generate" | "compile" | "parse" | "ls" | "list" | "docs")
-        )
+        !matches!(self.which(), Some("generate" | "compile" | "parse" | "ls" | "list" | "docs"))
     }
 }
 
@@ -69,10 +66,7 @@ pub struct NodeResult {
 impl NodeResult {
     /// When the last phase completed.
     pub fn completed_at(&self) -> Option<String> {
-        self.timing
-            .iter()
-            .filter_map(|t| t.completed_at.clone())
-            .max()
+        self.timing.iter().filter_map(|t| t.completed_at.clone()).max()
     }
 }
 
@@ -96,13 +90,9 @@ mod tests {
           "args":{"which":"build"},"elapsed_time":1.0}"#;
         let r: RunResults = crate::artifacts::parse("run_results.json", doc.as_bytes()).unwrap();
         assert_eq!(r.results[0].failures, Some(3));
-        assert_eq!(
-            r.results[0].completed_at().as_deref(),
-            Some("2024-01-01T00:00:01Z")
-        );
+        assert_eq!(r.results[0].completed_at().as_deref(), Some("2024-01-01T00:00:01Z"));
         assert!(r.executes_nodes());
-        let r: RunResults =
-            crate::artifacts::parse("r", r#"{"args":{"which":"generate"}}"#.as_bytes()).unwrap();
+        let r: RunResults = crate::artifacts::parse("r", r#"{"args":{"which":"generate"}}"#.as_bytes()).unwrap();
         assert!(!r.executes_nodes());
     }
 }

@@ -69,19 +69,10 @@ impl Criteria {
     pub fn describe(&self) -> Option<String> {
         let part = |label: &str, p: &Option<Period>| {
             let p = p.as_ref()?;
-            Some(format!(
-                "{label} after {} {}",
-                p.count?,
-                p.period.as_deref().unwrap_or("?")
-            ))
+            Some(format!("{label} after {} {}", p.count?, p.period.as_deref().unwrap_or("?")))
         };
-        let parts: Vec<String> = [
-            part("warn", &self.warn_after),
-            part("error", &self.error_after),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let parts: Vec<String> =
+            [part("warn", &self.warn_after), part("error", &self.error_after)].into_iter().flatten().collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
@@ -98,18 +89,7 @@ mod tests {
            {"unique_id":"source.p.s.u","status":"runtime error","error":"relation does not exist"}]}"#;
         let s: Sources = crate::artifacts::parse("sources.json", doc.as_bytes()).unwrap();
         assert_eq!(s.results.len(), 2);
-        assert_eq!(
-            s.results[0]
-                .criteria
-                .as_ref()
-                .unwrap()
-                .describe()
-                .as_deref(),
-            Some("warn after 1 hour")
-        );
-        assert_eq!(
-            s.results[1].error.as_deref(),
-            Some("relation does not exist")
-        );
+        assert_eq!(s.results[0].criteria.as_ref().unwrap().describe().as_deref(), Some("warn after 1 hour"));
+        assert_eq!(s.results[1].error.as_deref(), Some("relation does not exist"));
     }
 }

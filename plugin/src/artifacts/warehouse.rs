@@ -26,6 +26,37 @@ pub struct Relation {
     /// Columns keyed by the warehouse's spelling of their names.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub columns: Vec<WarehouseColumn>,
+    /// Statistics keyed by id.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub stats: Vec<Stat>,
+    /// Owner and comment of the relation.
+    #[serde(default)]
+    pub metadata: Option<RelationMetadata>,
+}
+
+/// `metadata` of a relation.
+#[derive(Debug, Default, Deserialize)]
+pub struct RelationMetadata {
+    /// The warehouse owner.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub owner: Option<String>,
+}
+
+/// A statistic.
+#[derive(Debug, Default, Deserialize)]
+pub struct Stat {
+    /// Id.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub id: String,
+    /// Label.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub label: String,
+    /// Value.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub value: Option<String>,
+    /// Whether dbt shows it.
+    #[serde(default)]
+    pub include: Option<bool>,
 }
 
 /// A column in the warehouse.

@@ -7,16 +7,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dbt_cloud_emulator::{Emulator, World};
-use model_sync_host::{
-    Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api,
-};
+use model_sync_host::{Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
 
 /// The component compiled once per test binary (and cached across runs).
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let wasm = model_sync_host::bundled::PLUGIN_WASM
-            .expect("the host is built with the bundled plugin");
+        let wasm = model_sync_host::bundled::PLUGIN_WASM.expect("the host is built with the bundled plugin");
         let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache");
         Runtime::new(wasm, Some(&cache)).expect("the component loads")
     })
@@ -26,8 +23,7 @@ pub fn runtime() -> &'static Runtime {
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{name}-{}-{n}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -103,9 +99,7 @@ impl Bench {
     /// A configured session.
     pub async fn configured(&self) -> Session {
         let mut s = self.session().await;
-        s.configure(&self.settings())
-            .await
-            .expect("configure succeeds");
+        s.configure(&self.settings()).await.expect("configure succeeds");
         s
     }
 
@@ -141,15 +135,7 @@ pub fn options() -> api::SyncOptions {
 pub fn manifest_counts(manifest: &[u8]) -> std::collections::BTreeMap<String, u32> {
     let doc: serde_json::Value = serde_json::from_slice(manifest).expect("manifest is JSON");
     let mut counts = std::collections::BTreeMap::new();
-    for section in [
-        "nodes",
-        "sources",
-        "exposures",
-        "metrics",
-        "semantic_models",
-        "saved_queries",
-        "unit_tests",
-    ] {
+    for section in ["nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries", "unit_tests"] {
         if let Some(map) = doc.get(section).and_then(|v| v.as_object()) {
             for (id, node) in map {
                 let kind = node
@@ -166,8 +152,5 @@ pub fn manifest_counts(manifest: &[u8]) -> std::collections::BTreeMap<String, u3
 
 /// A record's counts as a map.
 pub fn record_counts(r: &api::SyncRecord) -> std::collections::BTreeMap<String, u32> {
-    r.counts
-        .iter()
-        .map(|c| (c.resource_type.clone(), c.count))
-        .collect()
+    r.counts.iter().map(|c| (c.resource_type.clone(), c.count)).collect()
 }
