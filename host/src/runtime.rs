@@ -242,6 +242,9 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // What one call may copy from the plugin into the host (a result, a
+        // store value): as much as the plugin may hold, never more.
+        store.set_hostcall_fuel(policy.max_memory_bytes);
         store.set_epoch_deadline(u64::MAX / 2);
         store.epoch_deadline_trap();
         let plugin = self.pre.instantiate_async(&mut store).await?;

@@ -321,3 +321,141 @@ fn link_tests(nodes: &mut [Node], index: &HashMap<String, usize>) {
         col.primary_key |= is_unique;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::parse;
+
+    fn catalog(manifest: &str, inputs: Inputs) -> Catalog {
+        build(parse("manifest.json", manifest.as_bytes()).expect("parses"), inputs)
+    }
+
+    fn node<'a>(c: &'a Catalog, id: &str) -> &'a Node {
+        c.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"))
+    }
+
+    #[test]
+    fn v1_to_v6_tests_attach_through_depends_on_and_sql_is_raw_sql() {
+        // v1-v8: no attached_node; the tested model is the first non-macro dependency.
+        let c = catalog(
+            r#"{"nodes": {
+              "model.p.orders": {"unique_id": "model.p.orders", "resource_type": "model", "name": "orders",
+                 "raw_sql": "select 1", "compiled_sql": "select 1 as id", "columns": {"id": {"name": "id"}}},
+              "test.p.unique_orders_id.abc": {"unique_id": "test.p.unique_orders_id.abc", "resource_type": "test",
+                 "name": "unique_orders_id", "column_name": "id",
+                 "test_metadata": {"name": "unique", "kwargs": {"column_name": "id"}},
+                 "depends_on": {"macros": ["macro.dbt.test_unique"], "nodes": ["model.p.orders"]}}},
+              "disabled": [{"unique_id": "model.p.old"}]}"#,
+            Inputs { include_code: true, ..Inputs::default() },
+        );
+        assert_eq!(c.nodes.len(), 2, "disabled nodes (a list before v4) are not in the catalog");
+        let orders = node(&c, "model.p.orders");
+        assert_eq!(orders.raw_code.as_deref(), Some("select 1"));
+        assert_eq!(orders.compiled_code.as_deref(), Some("select 1 as id"));
+        let id = &orders.columns[0];
+        assert!(id.primary_key);
+        assert_eq!(id.tests, vec!["test.p.unique_orders_id.abc"]);
+        assert_eq!(node(&c, "test.p.unique_orders_id.abc").tested_node.as_deref(), Some("model.p.orders"));
+    }
+
+    #[test]
+    fn v9_versions_attached_node_constraints_and_v12_primary_key() {
+        let c = catalog(
+            r#"{"nodes": {
+              "model.p.dim.v2": {"unique_id": "model.p.dim.v2", "resource_type": "model", "name": "dim", "version": 2,
+                 "constraints": [{"type": "primary_key", "columns": ["dim_id"]}],
+                 "columns": {"dim_id": {"name": "dim_id", "data_type": "int"}, "other": {"name": "other",
+                   "constraints": [{"type": "not_null"}]}}},
+              "model.p.fct": {"unique_id": "model.p.fct", "resource_type": "model", "name": "fct", "primary_key": ["FCT_ID"],
+                 "columns": {"fct_id": {"name": "fct_id"}}},
+              "test.p.not_null_dim.x": {"unique_id": "test.p.not_null_dim.x", "resource_type": "test", "name": "nn",
+                 "attached_node": "model.p.dim.v2", "column_name": "other",
+                 "test_metadata": {"name": "not_null"}, "depends_on": {"nodes": ["model.p.fct", "model.p.dim.v2"]}}},
+              "disabled": {"model.p.gone": [{"unique_id": "model.p.gone"}]}}"#,
+            Inputs::default(),
+        );
+        let dim = node(&c, "model.p.dim.v2");
+        assert_eq!(dim.name, "dim", "versions keep the name; the unique id differs");
+        assert!(dim.columns.iter().find(|c| c.name == "dim_id").expect("dim_id").primary_key);
+        let other = dim.columns.iter().find(|c| c.name == "other").expect("other");
+        assert!(!other.primary_key);
+        assert_eq!(other.tests, vec!["test.p.not_null_dim.x"], "attached_node wins over depends_on order");
+        assert!(node(&c, "model.p.fct").columns[0].primary_key, "primary_key matches case-insensitively");
+        assert_eq!(dim.raw_code, None);
+    }
+
+    #[test]
+    fn exposures_metrics_semantic_models_and_unit_tests() {
+        let c = catalog(
+            r#"{"nodes": {"model.p.orders": {"unique_id": "model.p.orders", "resource_type": "model", "name": "orders"}},
+              "exposures": {"exposure.p.dash": {"unique_id": "exposure.p.dash", "resource_type": "exposure", "name": "dash",
+                 "owner": {"name": null, "email": "bi@example.com"}, "label": "Weekly dashboard", "description": "",
+                 "depends_on": {"nodes": ["model.p.orders"]}}},
+              "metrics": {"metric.p.revenue": {"unique_id": "metric.p.revenue", "resource_type": "metric", "name": "revenue",
+                 "type": "simple", "depends_on": {"nodes": ["semantic_model.p.orders"]}}},
+              "semantic_models": {"semantic_model.p.orders": {"unique_id": "semantic_model.p.orders",
+                 "resource_type": "semantic_model", "name": "orders", "model": "ref('orders')",
+                 "node_relation": {"alias": "orders", "schema_name": "main", "database": "db", "relation_name": "\"db\".\"main\".\"orders\""},
+                 "depends_on": {"nodes": ["model.p.orders"]}}},
+              "unit_tests": {"unit_test.p.orders.t": {"unique_id": "unit_test.p.orders.t", "resource_type": "unit_test",
+                 "name": "t", "model": "orders", "depends_on": {"nodes": ["model.p.orders"]}}}}"#,
+            Inputs::default(),
+        );
+        assert_eq!(c.counts().values().sum::<u32>(), 5);
+        let dash = node(&c, "exposure.p.dash");
+        assert_eq!(dash.owner.as_deref(), Some("bi@example.com"));
+        assert_eq!(dash.description, "Weekly dashboard", "the label stands in for an empty description");
+        let sm = node(&c, "semantic_model.p.orders");
+        assert_eq!((sm.database.as_deref(), sm.schema.as_deref()), (Some("db"), Some("main")));
+        assert_eq!(node(&c, "unit_test.p.orders.t").tested_node.as_deref(), Some("model.p.orders"));
+        assert_eq!(node(&c, "metric.p.revenue").depends_on, vec!["semantic_model.p.orders"]);
+    }
+
+    #[test]
+    fn run_results_of_docs_generate_give_no_statuses_and_fusion_statuses_are_lower_cased() {
+        let manifest = r#"{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "name": "a"}},
+            "sources": {"source.p.s.t": {"unique_id": "source.p.s.t", "resource_type": "source", "name": "t"}}}"#;
+        let results = |which: &str| {
+            parse::<RunResults>(
+                "run_results.json",
+                format!(r#"{{"results": [{{"unique_id": "model.p.a", "status": "success"}}], "args": {{"which": "{which}"}}}}"#)
+                    .as_bytes(),
+            )
+            .expect("parses")
+        };
+        let sources: Sources =
+            parse("sources.json", &br#"{"results": [{"unique_id": "source.p.s.t", "status": "Warn"}]}"#[..])
+                .expect("parses");
+        let c = catalog(
+            manifest,
+            Inputs { run_results: Some(results("generate")), sources: Some(sources), ..Inputs::default() },
+        );
+        assert!(node(&c, "model.p.a").last_run.is_none());
+        assert_eq!(node(&c, "source.p.s.t").freshness.as_ref().map(|f| f.status.as_str()), Some("warn"));
+        let c = catalog(manifest, Inputs { run_results: Some(results("build")), ..Inputs::default() });
+        assert_eq!(node(&c, "model.p.a").last_run.as_ref().map(|o| o.status.as_str()), Some("success"));
+    }
+
+    #[test]
+    fn warehouse_columns_join_case_insensitively_and_add_undocumented_ones() {
+        let manifest = r#"{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "name": "a",
+            "columns": {"id": {"name": "id", "description": "key"}}}}}"#;
+        let warehouse: WarehouseCatalog = parse(
+            "catalog.json",
+            &br#"{"nodes": {"model.p.a": {"metadata": {"owner": "LOADER"}, "columns": {
+                "EXTRA": {"name": "EXTRA", "type": "TEXT", "index": 2},
+                "ID": {"name": "ID", "type": "NUMBER", "index": 1}},
+                "stats": {"row_count": {"id": "row_count", "label": "Row Count", "value": 42, "include": true},
+                          "has_stats": {"id": "has_stats", "label": "Has Stats?", "value": true, "include": false}}}}}"#[..],
+        )
+        .expect("parses");
+        let c = catalog(manifest, Inputs { warehouse: Some(warehouse), ..Inputs::default() });
+        let a = node(&c, "model.p.a");
+        assert_eq!(a.columns.len(), 2);
+        assert_eq!((a.columns[0].name.as_str(), a.columns[0].data_type.as_deref()), ("id", Some("NUMBER")));
+        assert_eq!(a.columns[1].name, "EXTRA");
+        assert_eq!(a.stats, vec![Stat { id: "row_count".into(), label: "Row Count".into(), value: "42".into() }]);
+        assert_eq!(a.owner.as_deref(), Some("LOADER"));
+    }
+}
