@@ -239,3 +239,13 @@ async fn an_inferred_job_prefers_the_production_environment() {
     let c = session.configure(&bench.settings()).await.expect("configure");
     assert_eq!(c.docs_job.expect("docs job").id, ids::DOCS_JOB);
 }
+
+#[tokio::test]
+async fn a_failed_run_can_be_synced_when_asked_for_by_id() {
+    let bench = Bench::jaffle("api-failed-run");
+    let mut session = bench.configured().await;
+    let failed = ids::DOCS_RUN + 10;
+    let report = session.trigger_sync(&api::SyncOptions { run_id: Some(failed), ..options() }).await.expect("sync");
+    assert_eq!(report.sync.runs[0].run_id, failed);
+    assert!(report.catalog.nodes.iter().any(|n| n.last_run.is_some()), "its run_results are read");
+}

@@ -232,3 +232,20 @@ async fn a_slow_download_hits_the_call_deadline_and_a_new_instance_works() {
     let mut fresh = bench.configured().await;
     fresh.trigger_sync(&options()).await.expect("a new instance syncs");
 }
+
+#[tokio::test]
+async fn the_first_byte_timeout_of_the_policy_holds_and_trips() {
+    let bench = Bench::jaffle("first-byte");
+    let policy = SandboxPolicy { first_byte_timeout: Duration::from_millis(400), ..bench.policy() };
+    // Held: a 100 ms answer is within the limit.
+    bench.emulator.fault("/accounts/", 1, dbt_cloud_emulator::FaultKind::Delay(Duration::from_millis(100)));
+    let mut session = bench.session_with(policy.clone()).await;
+    session.configure(&bench.settings()).await.expect("a 100 ms answer is in time");
+    // Exceeded: every answer takes 2 s; the plugin retries, then reports a timeout.
+    bench.emulator.fault("/accounts/", 10, dbt_cloud_emulator::FaultKind::Delay(Duration::from_secs(2)));
+    let mut session = bench.session_with(policy).await;
+    match session.configure(&bench.settings()).await {
+        Err(CallError::Plugin(api::Error::Timeout(m))) => assert!(m.contains("in time"), "{m}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}

@@ -174,10 +174,9 @@ impl<'a> Client<'a> {
                     (e, self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()))
                 }
                 Ok(mut r) => return Err(self.status_error(&mut r, what)),
-                Err(TransportError::Timeout(m) | TransportError::Connect(m) | TransportError::Ambiguous(m)) => (
-                    self.transport_error(TransportError::Connect(m), what),
-                    self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()),
-                ),
+                Err(e @ (TransportError::Timeout(_) | TransportError::Connect(_) | TransportError::Ambiguous(_))) => {
+                    (self.transport_error(e, what), self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()))
+                }
                 Err(e) => return Err(self.transport_error(e, what)),
             };
             if last || waited + wait > self.retry.budget {
