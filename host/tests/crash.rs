@@ -51,6 +51,8 @@ fn killing_the_host_mid_sync_leaves_a_readable_history() {
     let history = syncs(&dir);
     assert_eq!(history.len(), 2, "{history:?}");
     assert_eq!(history[0]["status"], "running", "the interrupted sync shows as such");
+    assert_eq!(history[0]["interrupted"], true);
+    assert_eq!(history[1]["interrupted"], false);
     assert_eq!(history[1]["status"], "succeeded");
     // No temporary files are taken for records, and the next sync works.
     let out = cli(&dir, &["--json", "sync", "--force"]).output().expect("runs");

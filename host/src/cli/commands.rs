@@ -222,12 +222,14 @@ async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failu
 async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
     let mut session = ctx.session(None, None).await?;
     let records = session.list_syncs(limit).await?;
+    let busy = ctx.state.sync_in_progress();
     let text = if records.is_empty() {
         "no syncs yet; run `model-sync sync`\n".to_string()
     } else {
-        records.iter().map(output::record_text).collect::<Vec<_>>().join("")
+        records.iter().map(|r| output::record_text(r, output::interrupted(r, busy))).collect::<Vec<_>>().join("")
     };
-    Ok(Outcome { json: Value::Array(records.iter().map(output::record_json).collect()), text })
+    let json = records.iter().map(|r| output::record_json(r, output::interrupted(r, busy))).collect();
+    Ok(Outcome { json: Value::Array(json), text })
 }
 
 async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
@@ -250,16 +252,17 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
         triggered_by: "cli".into(),
     };
     let report = session.trigger_sync(&options).await?;
-    Ok(Outcome { json: output::record_json(&report.sync), text: output::record_text(&report.sync) })
+    Ok(Outcome { json: output::record_json(&report.sync, false), text: output::record_text(&report.sync, false) })
 }
 
 async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     let mut session = ctx.session(None, None).await?;
     let detail = session.get_sync(id).await?;
-    let mut json = output::record_json(&detail.sync);
+    let interrupted = output::interrupted(&detail.sync, ctx.state.sync_in_progress());
+    let mut json = output::record_json(&detail.sync, interrupted);
     json["log"] = json!(detail.log);
     json["catalog"] = detail.catalog.as_ref().map_or(Value::Null, output::catalog_json);
-    let mut text = output::record_text(&detail.sync);
+    let mut text = output::record_text(&detail.sync, interrupted);
     if let Some(c) = &detail.catalog {
         text.push_str(&output::catalog_text(c));
     }
@@ -370,19 +373,19 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         triggered_by: "demo".into(),
     };
     let report = session.trigger_sync(&options).await?;
-    text.push_str(&output::record_text(&report.sync));
+    text.push_str(&output::record_text(&report.sync, false));
     text.push_str(&output::catalog_text(&report.catalog));
     text.push_str("\n$ model-sync syncs\n");
     let records = session.list_syncs(Some(5)).await?;
     for r in &records {
-        text.push_str(&output::record_text(r));
+        text.push_str(&output::record_text(r, false));
     }
     text.push_str(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
     Ok(Outcome {
         json: json!({
             "connection": output::connection_json(&connection),
-            "sync": output::record_json(&report.sync),
-            "syncs": records.iter().map(output::record_json).collect::<Vec<_>>(),
+            "sync": output::record_json(&report.sync, false),
+            "syncs": records.iter().map(|r| output::record_json(r, false)).collect::<Vec<_>>(),
         }),
         text,
     })

@@ -17,12 +17,18 @@ pub fn error_json(kind: &str, message: &str) -> Value {
     json!({"kind": kind, "message": message})
 }
 
-/// A sync record.
-pub fn record_json(r: &api::SyncRecord) -> Value {
+/// Whether a record says running although no sync runs: the host died during it.
+pub fn interrupted(r: &api::SyncRecord, sync_in_progress: bool) -> bool {
+    r.status == api::SyncStatus::Running && !sync_in_progress
+}
+
+/// A sync record; `interrupted` marks a running record whose host is gone.
+pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
     let counts: Map<String, Value> = r.counts.iter().map(|c| (c.resource_type.clone(), json!(c.count))).collect();
     json!({
         "id": r.id,
         "status": status_name(r.status),
+        "interrupted": interrupted,
         "triggered_by": r.triggered_by,
         "started_at": r.started_at,
         "finished_at": r.finished_at,
@@ -130,11 +136,12 @@ pub fn connection_text(c: &api::Connection) -> String {
 }
 
 /// A sync record for people.
-pub fn record_text(r: &api::SyncRecord) -> String {
+pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
+    let status = if interrupted { "interrupted".to_string() } else { status_name(r.status).replace('_', " ") };
     let mut out = format!(
         "sync {} {} (by {}, {} → {})\n",
         r.id,
-        status_name(r.status).replace('_', " "),
+        status,
         r.triggered_by,
         r.started_at,
         r.finished_at.as_deref().unwrap_or("…")

@@ -84,6 +84,16 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// Whether a sync of this directory is running now (its lock is held).
+    pub fn sync_in_progress(&self) -> bool {
+        let Ok(f) = fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("lock")) else {
+            return false;
+        };
+        matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
+    }
+}
+
 fn default_dir() -> anyhow::Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
         return Ok(PathBuf::from(x).join("model-sync"));
