@@ -32,6 +32,20 @@ pub use kv::FileStore;
 pub use policy::{Origin, SandboxPolicy};
 pub use runtime::{CallError, Event, EventSink, Runtime, Session, SessionOptions};
 
+/// Options of a plain sync: the latest successful runs, no code, nothing forced.
+pub fn sync_options(triggered_by: &str) -> api::SyncOptions {
+    api::SyncOptions {
+        run_id: None,
+        git_branch: None,
+        run_job: false,
+        wait_timeout_secs: None,
+        cancel_on_timeout: false,
+        force: false,
+        include_code: false,
+        triggered_by: triggered_by.to_string(),
+    }
+}
+
 /// The kind (as in the WIT variant) and message of a plugin error.
 pub fn describe_error(e: &api::Error) -> (&'static str, String) {
     use api::Error as E;

@@ -68,16 +68,7 @@ fn one(models: usize) {
             freshness_job_id: None,
         };
         session.configure(&settings).await.expect("configure");
-        let options = api::SyncOptions {
-            run_id: None,
-            git_branch: None,
-            run_job: false,
-            wait_timeout_secs: None,
-            cancel_on_timeout: false,
-            force: true,
-            include_code: false,
-            triggered_by: "bench".into(),
-        };
+        let options = api::SyncOptions { force: true, ..model_sync_host::sync_options("bench") };
         let started = Instant::now();
         let report = session.trigger_sync(&options).await.expect("sync");
         (started.elapsed(), session.peak_memory_bytes(), report.catalog.nodes.len())

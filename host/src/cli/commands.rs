@@ -362,16 +362,7 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
     let connection = session.configure(&api_settings(&settings, token.clone())).await?;
     text.push_str(&output::connection_text(&connection));
     text.push_str("\n$ model-sync sync\n");
-    let options = api::SyncOptions {
-        run_id: None,
-        git_branch: None,
-        run_job: false,
-        wait_timeout_secs: None,
-        cancel_on_timeout: false,
-        force: false,
-        include_code: false,
-        triggered_by: "demo".into(),
-    };
+    let options = model_sync_host::sync_options("demo");
     let report = session.trigger_sync(&options).await?;
     text.push_str(&output::record_text(&report.sync, false));
     text.push_str(&output::catalog_text(&report.catalog));

@@ -119,16 +119,7 @@ impl Bench {
 
 /// Default sync options.
 pub fn options() -> api::SyncOptions {
-    api::SyncOptions {
-        run_id: None,
-        git_branch: None,
-        run_job: false,
-        wait_timeout_secs: None,
-        cancel_on_timeout: false,
-        force: false,
-        include_code: false,
-        triggered_by: "test".into(),
-    }
+    model_sync_host::sync_options("test")
 }
 
 /// Entries per resource type of a manifest, counted from the JSON itself.
