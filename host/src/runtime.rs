@@ -316,7 +316,7 @@ impl std::fmt::Display for CallError {
             }
             CallError::ResponseLimit(b) => write!(
                 f,
-                "the plugin's HTTP responses exceeded the sandbox limit of {} MiB; raise the response limit (--max-response-mb)",
+                "the plugin's HTTP responses exceeded the sandbox limit of {b} bytes ({} MiB); raise the response limit (--max-response-mb)",
                 b >> 20
             ),
             CallError::Trap(m) => write!(f, "the plugin crashed: {m}"),

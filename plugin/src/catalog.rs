@@ -59,6 +59,24 @@ pub struct Node {
     /// Warehouse statistics (id, label, value).
     #[serde(default)]
     pub stats: Vec<Stat>,
+    /// The node's tests and how they last ended.
+    #[serde(default)]
+    pub test_outcomes: Vec<TestOutcome>,
+}
+
+/// How a test of a node last ended (mirrors the WIT `test-outcome`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// The test.
+    pub test_id: String,
+    /// Generic test name.
+    pub test_name: Option<String>,
+    /// Column tested.
+    pub column: Option<String>,
+    /// Last status.
+    pub status: Option<String>,
+    /// Failing rows.
+    pub failures: Option<u64>,
 }
 
 /// A warehouse statistic (mirrors the WIT `stat`).
@@ -211,6 +229,7 @@ fn node_from(r: Resource, include_code: bool) -> Node {
         last_run: None,
         freshness: None,
         stats: Vec::new(),
+        test_outcomes: Vec::new(),
         resource_type: r.resource_type,
         name: r.name,
         package_name: r.package_name,
@@ -295,8 +314,27 @@ fn merge_warehouse_columns(node: &mut Node, mut columns: Vec<crate::artifacts::w
     }
 }
 
-/// Attaches each test to the column it tests, and marks `unique` columns as keys.
+/// Attaches each test to the node and column it tests with its last outcome,
+/// and marks `unique` columns as keys.
 fn link_tests(nodes: &mut [Node], index: &HashMap<String, usize>) {
+    let outcomes: Vec<(usize, TestOutcome)> = nodes
+        .iter()
+        .filter(|n| n.resource_type == "test" || n.resource_type == "unit_test")
+        .filter_map(|t| {
+            let target = *index.get(t.tested_node.as_ref()?)?;
+            let outcome = TestOutcome {
+                test_id: t.unique_id.clone(),
+                test_name: t.test_name.clone(),
+                column: t.tested_column.clone(),
+                status: t.last_run.as_ref().map(|r| r.status.clone()),
+                failures: t.last_run.as_ref().and_then(|r| r.failures),
+            };
+            Some((target, outcome))
+        })
+        .collect();
+    for (target, outcome) in outcomes {
+        nodes[target].test_outcomes.push(outcome);
+    }
     let links: Vec<(usize, String, String, bool)> = nodes
         .iter()
         .filter(|n| n.resource_type == "test")
@@ -435,6 +473,30 @@ mod tests {
         assert_eq!(node(&c, "source.p.s.t").freshness.as_ref().map(|f| f.status.as_str()), Some("warn"));
         let c = catalog(manifest, Inputs { run_results: Some(results("build")), ..Inputs::default() });
         assert_eq!(node(&c, "model.p.a").last_run.as_ref().map(|o| o.status.as_str()), Some("success"));
+    }
+
+    #[test]
+    fn a_model_shows_how_its_tests_ended() {
+        let manifest = r#"{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "name": "a"},
+            "test.p.unique_a_id.1": {"unique_id": "test.p.unique_a_id.1", "resource_type": "test", "name": "u",
+              "attached_node": "model.p.a", "column_name": "id", "test_metadata": {"name": "unique"}},
+            "test.p.singular.2": {"unique_id": "test.p.singular.2", "resource_type": "test", "name": "s",
+              "depends_on": {"nodes": ["model.p.a"]}}}}"#;
+        let results: RunResults = parse(
+            "run_results.json",
+            &br#"{"results": [{"unique_id": "test.p.unique_a_id.1", "status": "fail", "failures": 4}], "args": {"which": "build"}}"#[..],
+        )
+        .expect("parses");
+        let c = catalog(manifest, Inputs { run_results: Some(results), ..Inputs::default() });
+        let outcomes = &node(&c, "model.p.a").test_outcomes;
+        assert_eq!(outcomes.len(), 2);
+        let unique = outcomes.iter().find(|o| o.test_id == "test.p.unique_a_id.1").expect("unique test");
+        assert_eq!(
+            (unique.status.as_deref(), unique.failures, unique.column.as_deref()),
+            (Some("fail"), Some(4), Some("id"))
+        );
+        let singular = outcomes.iter().find(|o| o.test_id == "test.p.singular.2").expect("singular test");
+        assert_eq!((singular.status.as_deref(), singular.test_name.as_deref()), (None, None));
     }
 
     #[test]

@@ -284,6 +284,17 @@ fn node_to_wit(n: Node) -> wit::CatalogNode {
             error: f.error,
         }),
         stats: n.stats.into_iter().map(|s| wit::Stat { id: s.id, label: s.label, value: s.value }).collect(),
+        test_outcomes: n
+            .test_outcomes
+            .into_iter()
+            .map(|t| wit::TestOutcome {
+                test_id: t.test_id,
+                test_name: t.test_name,
+                column: t.column,
+                status: t.status,
+                failures: t.failures,
+            })
+            .collect(),
     }
 }
 

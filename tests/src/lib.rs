@@ -52,6 +52,8 @@ pub enum FaultKind {
         /// `status.user_message`.
         message: String,
     },
+    /// Answer 302 with this `Location`.
+    Redirect(String),
     /// Answer 502 with an HTML page.
     Html,
     /// Serve the real body in pieces with pauses.

@@ -51,6 +51,11 @@ pub fn handle(shared: &Shared, req: Request) -> Response {
             (r, true)
         }
         Some(FaultKind::Error { status, message }) => (error(*status, message), true),
+        Some(FaultKind::Redirect(location)) => {
+            let mut r = Response::raw(302, "text/html", Vec::new());
+            r.headers.push(("Location".into(), location.clone()));
+            (r, true)
+        }
         Some(FaultKind::Html) => (
             Response::raw(
                 502,

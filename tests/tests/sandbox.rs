@@ -215,7 +215,7 @@ async fn the_response_cap_trips_with_its_value() {
     session.configure(&bench.settings()).await.expect("configure is small");
     match session.trigger_sync(&options()).await {
         Err(e @ CallError::ResponseLimit(200_000)) => {
-            assert!(e.to_string().contains("response"), "{e}")
+            assert!(e.to_string().contains("limit of 200000 bytes"), "{e}")
         }
         other => panic!("expected the response limit, got {other:?}"),
     }
@@ -248,4 +248,19 @@ async fn the_first_byte_timeout_of_the_policy_holds_and_trips() {
         Err(CallError::Plugin(api::Error::Timeout(m))) => assert!(m.contains("in time"), "{m}"),
         other => panic!("expected a timeout, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let bench = Bench::jaffle("redirect");
+    bench.emulator.fault("/accounts/", 1, dbt_cloud_emulator::FaultKind::Redirect("https://example.com/steal".into()));
+    let mut session = bench.session().await;
+    match session.configure(&bench.settings()).await {
+        Err(CallError::Plugin(api::Error::Upstream(m))) => {
+            assert!(m.contains("redirected to https://example.com/steal"), "{m}")
+        }
+        other => panic!("expected upstream, got {other:?}"),
+    }
+    let events = bench.events.lock().expect("events");
+    assert!(!events.iter().any(|e| matches!(e, Event::Denied(_))), "no request went to the redirect target");
 }

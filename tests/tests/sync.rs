@@ -37,6 +37,8 @@ async fn the_catalog_has_lineage_columns_tests_and_freshness() {
     // Types come from catalog.json.
     assert!(order_id.data_type.is_some(), "{order_id:?}");
     assert_eq!(orders.last_run.as_ref().map(|o| o.status.as_str()), Some("success"));
+    assert!(!orders.test_outcomes.is_empty());
+    assert!(orders.test_outcomes.iter().all(|t| t.status.as_deref() == Some("pass")), "{:?}", orders.test_outcomes);
     // run_results.json is read from the build step, not the trailing docs step: tests have outcomes.
     let test = report
         .catalog

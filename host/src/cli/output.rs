@@ -72,6 +72,9 @@ pub fn catalog_json(c: &api::Catalog) -> Value {
                 "age_secs": f.age_secs, "criteria": f.criteria, "error": f.error,
             })),
             "stats": n.stats.iter().map(|s| json!({"id": s.id, "label": s.label, "value": s.value})).collect::<Vec<_>>(),
+            "test_outcomes": n.test_outcomes.iter().map(|t| json!({
+                "test_id": t.test_id, "test_name": t.test_name, "column": t.column, "status": t.status, "failures": t.failures,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }

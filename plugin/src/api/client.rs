@@ -244,6 +244,10 @@ impl<'a> Client<'a> {
                 message: format!("{what}: dbt Cloud is rate limiting requests ({detail}); try again in a few minutes"),
             },
             s if s >= 500 => Error::Upstream(format!("{what}: dbt Cloud failed ({detail}); try again later")),
+            300..=399 => Error::Upstream(format!(
+                "{what}: {base} redirected to {}; redirects are not followed: if that is your dbt Cloud host, use it as the access URL",
+                response.header("location").unwrap_or("an unnamed location")
+            )),
             _ => Error::Other(format!("{what}: dbt Cloud refused the request ({detail})")),
         }
     }
