@@ -22,6 +22,7 @@ fn model_sync(dir: &Path, token: &str, args: &[&str]) -> Output {
         .arg(dir)
         .args(args)
         .env("DBT_CLOUD_API_TOKEN", token)
+        .env("MODEL_SYNC_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache"))
         .env_remove("DBT_CLOUD_HOST")
         .env_remove("DBT_CLOUD_ACCOUNT_ID")
         .env_remove("DBT_CLOUD_PROJECT_ID")

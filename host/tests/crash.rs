@@ -11,7 +11,11 @@ use serde_json::Value;
 
 fn cli(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_model-sync"));
-    c.arg("--state-dir").arg(dir).args(args).env("DBT_CLOUD_API_TOKEN", "dbtc_demo_service_token");
+    c.arg("--state-dir")
+        .arg(dir)
+        .args(args)
+        .env("DBT_CLOUD_API_TOKEN", "dbtc_demo_service_token")
+        .env("MODEL_SYNC_CACHE_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache"));
     c
 }
 

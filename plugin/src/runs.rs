@@ -96,7 +96,7 @@ mod tests {
     use crate::api::models::RunStep;
 
     fn step(index: u32, name: &str) -> RunStep {
-        RunStep { index: Some(index), name: name.into(), status: Some(10) }
+        RunStep { index: Some(index), name: name.into(), status: Some(10), logs: None }
     }
 
     #[test]

@@ -89,11 +89,23 @@ fn wait(client: &Client, started: Run, timeout: Duration, cancel: bool, log: &Lo
         match run.status {
             status::SUCCESS => return Ok(run),
             status::ERROR | status::CANCELLED => {
+                let failed_step = run.run_steps.iter().flatten().rfind(|s| s.status == Some(status::ERROR));
+                if let Some(step) = failed_step {
+                    log.log(
+                        crate::log::Level::Error,
+                        &format!(
+                            "step `{}` failed; its log ends:\n{}",
+                            step.name,
+                            step.log_tail(20).unwrap_or_default()
+                        ),
+                    );
+                }
                 return Err(Error::RunFailed(format!(
-                    "run {} {}: {} ({})",
+                    "run {} {}: {}{} ({})",
                     run.id,
                     if run.status == status::ERROR { "failed" } else { "was cancelled" },
                     run.status_message.as_deref().unwrap_or("no message"),
+                    failed_step.map(|s| format!(" in step `{}`", s.name)).unwrap_or_default(),
                     run.href.as_deref().unwrap_or("no link")
                 )));
             }

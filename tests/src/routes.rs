@@ -295,8 +295,16 @@ fn run_json(run: &Run, base: &str, include: &str) -> Value {
             run.steps
                 .iter()
                 .enumerate()
-                .map(|(i, name)| json!({"id": run.id * 100 + i as u64, "run_id": run.id, "index": i + 1, "name": name,
-                    "status": if done { 10 } else { 3 }, "logs": "", "truncated_debug_logs": ""}))
+                .map(|(i, name)| {
+                    let failed = run.status == 20 && name.contains("`dbt build`");
+                    let logs = if failed {
+                        "Running with dbt=1.11.0\nFound 13 models, 27 data tests\n\nDatabase Error in model orders (models/orders.sql)\n  relation \"raw.orders\" does not exist\n\nDone. PASS=40 WARN=0 ERROR=1 SKIP=5 TOTAL=46"
+                    } else {
+                        ""
+                    };
+                    json!({"id": run.id * 100 + i as u64, "run_id": run.id, "index": i + 1, "name": name,
+                        "status": if failed { 20 } else if done { 10 } else { 3 }, "logs": logs, "truncated_debug_logs": ""})
+                })
                 .collect::<Vec<_>>()
         );
     }

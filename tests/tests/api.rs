@@ -186,10 +186,12 @@ async fn a_failed_triggered_run_is_reported_with_its_message() {
     let mut session = bench.configured().await;
     match session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await {
         Err(CallError::Plugin(api::Error::RunFailed(m))) => {
-            assert!(m.contains("Database Error"), "{m}")
+            assert!(m.contains("Database Error") && m.contains("in step `Invoke dbt with `dbt build``"), "{m}")
         }
         other => panic!("expected run-failed, got {other:?}"),
     }
+    let log = bench.log_lines().join("\n");
+    assert!(log.contains("relation \"raw.orders\" does not exist"), "the failing step's log tail is shown: {log}");
 }
 
 #[tokio::test]

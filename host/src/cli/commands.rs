@@ -65,7 +65,8 @@ impl Context {
                 .ok_or_else(|| failure("invalid-setting", "this build has no bundled plugin; give --plugin FILE.wasm"))?
                 .to_vec(),
         };
-        let runtime = Runtime::new(&wasm, Some(&state.cache_dir()))?;
+        let cache = std::env::var_os("MODEL_SYNC_CACHE_DIR").map(std::path::PathBuf::from).unwrap_or(state.cache_dir());
+        let runtime = Runtime::new(&wasm, Some(&cache))?;
         Ok(Context {
             state,
             runtime,

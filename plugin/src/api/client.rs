@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::models::Envelope;
-use super::retry::{Jitter, RetryPolicy, parse_retry_after};
+use super::retry::{Jitter, RetryPolicy, now_unix, parse_retry_after};
 use crate::error::{Error, Result};
 use crate::http::{Method, Request, Response, Transport, TransportError};
 use crate::log::{Level, Logger};
@@ -163,7 +163,7 @@ impl<'a> Client<'a> {
             let (error, wait) = match outcome {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(r),
                 Ok(mut r) if r.status == 429 => {
-                    let asked = r.header("retry-after").and_then(parse_retry_after);
+                    let asked = retry_after(&r);
                     let e = self.status_error(&mut r, what);
                     let wait =
                         asked.unwrap_or_else(|| self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()));
@@ -237,10 +237,7 @@ impl<'a> Client<'a> {
                 "{what} was not found on {base} ({detail}); check the id, and that the token may see it"
             )),
             429 => Error::RateLimited {
-                retry_after_secs: response
-                    .header("retry-after")
-                    .and_then(parse_retry_after)
-                    .map(|d| d.as_secs() as u32),
+                retry_after_secs: retry_after(response).map(|d| d.as_secs().min(u32::MAX as u64) as u32),
                 message: format!("{what}: dbt Cloud is rate limiting requests ({detail}); try again in a few minutes"),
             },
             s if s >= 500 => Error::Upstream(format!("{what}: dbt Cloud failed ({detail}); try again later")),
@@ -251,6 +248,15 @@ impl<'a> Client<'a> {
             _ => Error::Other(format!("{what}: dbt Cloud refused the request ({detail})")),
         }
     }
+}
+
+/// How long a 429 asks us to wait: `Retry-After` (seconds or HTTP date), or
+/// dbt Cloud's `x-rate-limit-retry-after-seconds`.
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .header("retry-after")
+        .or_else(|| response.header("x-rate-limit-retry-after-seconds"))
+        .and_then(|v| parse_retry_after(v, now_unix()))
 }
 
 /// The message of an error envelope, or a short snippet of a non-JSON body.

@@ -203,6 +203,9 @@ pub struct RunStep {
     /// Status code, as for runs.
     #[serde(default)]
     pub status: Option<i64>,
+    /// The step's log (dbt Cloud truncates it).
+    #[serde(default)]
+    pub logs: Option<String>,
 }
 
 impl RunStep {
@@ -218,6 +221,13 @@ impl RunStep {
     pub fn dbt_subcommand(&self) -> Option<&str> {
         self.dbt_command()?.split_whitespace().find(|w| *w != "dbt" && !w.starts_with('-'))
     }
+
+    /// The last `lines` non-empty lines of the step's log.
+    pub fn log_tail(&self, lines: usize) -> Option<String> {
+        let logs = self.logs.as_deref()?;
+        let kept: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+        (!kept.is_empty()).then(|| kept[kept.len().saturating_sub(lines)..].join("\n"))
+    }
 }
 
 #[cfg(test)]
@@ -226,11 +236,18 @@ mod tests {
 
     #[test]
     fn reads_step_commands() {
-        let s = RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None };
+        let s =
+            RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None, logs: None };
         assert_eq!(s.dbt_command(), Some("dbt build --select x"));
         assert_eq!(s.dbt_subcommand(), Some("build"));
-        let s = RunStep { index: Some(1), name: "Clone git repository".into(), status: None };
+        let s = RunStep {
+            index: Some(1),
+            name: "Clone git repository".into(),
+            status: None,
+            logs: Some("cloning\n\n  one\ntwo\n".into()),
+        };
         assert_eq!(s.dbt_subcommand(), None);
+        assert_eq!(s.log_tail(2).as_deref(), Some("  one\ntwo"));
     }
 
     #[test]
