@@ -22,15 +22,17 @@
 #[allow(missing_docs)]
 pub mod bindings;
 pub mod bundled;
+pub mod error;
 pub mod kv;
 pub mod policy;
 pub mod runtime;
 
 /// The plugin's types (`Settings`, `SyncRecord`, `Error`...), as bindgen made them.
 pub use bindings::exports::modelsync::plugin::model_sync as api;
+pub use error::CallError;
 pub use kv::FileStore;
 pub use policy::{Origin, SandboxPolicy};
-pub use runtime::{CallError, Event, EventSink, Runtime, Session, SessionOptions};
+pub use runtime::{Event, EventSink, Runtime, Session, SessionOptions};
 
 /// Options of a plain sync: the latest successful runs, no code, nothing forced.
 pub fn sync_options(triggered_by: &str) -> api::SyncOptions {

@@ -172,7 +172,7 @@ async fn an_enormous_error_string_is_cut() {
     let mut a = attempt_with(SandboxPolicy { max_memory_bytes: 512 << 20, ..small_policy() }).await;
     match configure(&mut a, "huge-string", None).await {
         Err(CallError::Plugin(api::Error::Other(m))) => {
-            assert!(m.len() <= model_sync_host::runtime::MAX_ERROR_MESSAGE + 100, "{} bytes", m.len());
+            assert!(m.len() <= model_sync_host::error::MAX_ERROR_MESSAGE + 100, "{} bytes", m.len());
             assert!(m.ends_with("cut by the host)"));
         }
         other => panic!("expected a cut error, got {:?}", other.map(|_| ()).map_err(|e| e.kind())),
