@@ -355,6 +355,20 @@ impl Session {
         self.call(async |p, s| p.modelsync_plugin_model_sync().call_get_sync(s, id).await).await
     }
 
+    /// `get-catalog`.
+    pub async fn get_catalog(
+        &mut self,
+        id: u64,
+        offset: u32,
+        limit: u32,
+        resource_type: Option<&str>,
+    ) -> Result<api::CatalogPage, CallError> {
+        self.call(async |p, s| {
+            p.modelsync_plugin_model_sync().call_get_catalog(s, id, offset, limit, resource_type).await
+        })
+        .await
+    }
+
     /// `trigger-sync`.
     pub async fn trigger_sync(&mut self, options: &api::SyncOptions) -> Result<api::SyncReport, CallError> {
         self.call(async |p, s| p.modelsync_plugin_model_sync().call_trigger_sync(s, options).await).await

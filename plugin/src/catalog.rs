@@ -145,6 +145,15 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Entries `offset..offset + limit` of those of `resource_type` (all when
+    /// none), and how many there are in all.
+    pub fn page(self, offset: usize, limit: usize, resource_type: Option<&str>) -> (Vec<Node>, usize) {
+        let matching: Vec<Node> =
+            self.nodes.into_iter().filter(|n| resource_type.is_none_or(|t| n.resource_type == t)).collect();
+        let total = matching.len();
+        (matching.into_iter().skip(offset).take(limit).collect(), total)
+    }
+
     /// Entries per resource type, sorted by type.
     pub fn counts(&self) -> BTreeMap<String, u32> {
         let mut counts = BTreeMap::new();

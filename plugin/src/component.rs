@@ -30,6 +30,9 @@ struct Connected {
 
 static STATE: Mutex<Option<Connected>> = Mutex::new(None);
 
+/// The most entries `get-catalog` returns at once.
+const MAX_PAGE: u32 = 5000;
+
 struct HostSink;
 
 impl LogSink for HostSink {
@@ -117,6 +120,21 @@ impl wit::Guest for Plugin {
             log: record.log.clone(),
             catalog: catalog.map(catalog_to_wit),
         })
+    }
+
+    fn get_catalog(
+        id: u64,
+        offset: u32,
+        limit: u32,
+        resource_type: Option<String>,
+    ) -> Result<wit::CatalogPage, wit::Error> {
+        let history = History::new(&HostStore);
+        let catalog = history
+            .catalog(id)
+            .map_err(to_wit_error)?
+            .ok_or_else(|| to_wit_error(Error::NotFound(format!("sync {id} has no catalog"))))?;
+        let (nodes, total) = catalog.page(offset as usize, limit.min(MAX_PAGE) as usize, resource_type.as_deref());
+        Ok(wit::CatalogPage { nodes: nodes.into_iter().map(node_to_wit).collect(), total: total as u32 })
     }
 
     fn trigger_sync(options: wit::SyncOptions) -> Result<wit::SyncReport, wit::Error> {

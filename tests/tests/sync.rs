@@ -199,3 +199,27 @@ async fn warehouse_statistics_and_types_come_from_catalog_json() {
         .count();
     assert_eq!(node.stats.len(), shown);
 }
+
+#[tokio::test]
+async fn a_catalog_can_be_read_in_pages_and_by_type() {
+    let bench = Bench::jaffle("sync-pages");
+    let mut session = bench.configured().await;
+    let report = session.trigger_sync(&options()).await.expect("sync");
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = session.get_catalog(report.sync.id, offset, 10, None).await.expect("page");
+        assert_eq!(page.total as usize, report.catalog.nodes.len());
+        if page.nodes.is_empty() {
+            break;
+        }
+        assert!(page.nodes.len() <= 10);
+        offset += page.nodes.len() as u32;
+        paged.extend(page.nodes);
+    }
+    assert_eq!(paged, report.catalog.nodes);
+    let models = session.get_catalog(report.sync.id, 0, 1000, Some("model")).await.expect("models");
+    assert_eq!(models.total, record_counts(&report.sync)["model"]);
+    assert!(models.nodes.iter().all(|n| n.resource_type == "model"));
+    assert!(matches!(session.get_catalog(999, 0, 10, None).await, Err(CallError::Plugin(api::Error::NotFound(_)))));
+}

@@ -51,10 +51,7 @@ impl wit::Guest for Hostile {
     fn configure(settings: wit::Settings) -> Result<wit::Connection, wit::Error> {
         let target = settings.access_url.clone().unwrap_or_default();
         match settings.api_token.as_str() {
-            "outside" => Ok(connection(vec![
-                http_get("example.com", Scheme::Https),
-                http_get(&target, Scheme::Http),
-            ])),
+            "outside" => Ok(connection(vec![http_get("example.com", Scheme::Https), http_get(&target, Scheme::Http)])),
             "spin" => {
                 let mut x: u64 = 0;
                 loop {
@@ -75,10 +72,7 @@ impl wit::Guest for Hostile {
             }
             "flood-log" => {
                 for i in 0..30_000u32 {
-                    host::log(
-                        host::Level::Info,
-                        &format!("line {i} {}", "x".repeat(8_000)),
-                    );
+                    host::log(host::Level::Info, &format!("line {i} {}", "x".repeat(8_000)));
                 }
                 Ok(connection(vec!["flooded".into()]))
             }
@@ -98,19 +92,13 @@ impl wit::Guest for Hostile {
             "ambient" => {
                 let env = std::env::vars().count();
                 let args = std::env::args().count();
-                let fs = std::fs::read_dir("/")
-                    .map(|d| d.count())
-                    .map_err(|e| e.to_string());
-                let file = std::fs::read("/etc/passwd")
-                    .map(|b| b.len())
-                    .map_err(|e| e.to_string());
+                let fs = std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string());
+                let file = std::fs::read("/etc/passwd").map(|b| b.len()).map_err(|e| e.to_string());
                 let socket = std::net::TcpStream::connect(target.trim_start_matches("http://"))
                     .map(|_| ())
                     .map_err(|e| e.to_string());
                 let mut line = String::new();
-                let stdin = std::io::stdin()
-                    .read_line(&mut line)
-                    .map_err(|e| e.to_string());
+                let stdin = std::io::stdin().read_line(&mut line).map_err(|e| e.to_string());
                 Ok(connection(vec![
                     format!("env={env}"),
                     format!("args={args}"),
@@ -129,6 +117,10 @@ impl wit::Guest for Hostile {
     }
 
     fn get_sync(_: u64) -> Result<wit::SyncDetail, wit::Error> {
+        Err(wit::Error::NotFound("none".into()))
+    }
+
+    fn get_catalog(_: u64, _: u32, _: u32, _: Option<String>) -> Result<wit::CatalogPage, wit::Error> {
         Err(wit::Error::NotFound("none".into()))
     }
 
