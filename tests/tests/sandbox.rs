@@ -264,3 +264,24 @@ async fn redirects_are_not_followed() {
     let events = bench.events.lock().expect("events");
     assert!(!events.iter().any(|e| matches!(e, Event::Denied(_))), "no request went to the redirect target");
 }
+
+#[tokio::test]
+async fn the_between_bytes_timeout_of_the_policy_holds_and_trips() {
+    let bench = Bench::jaffle("between-bytes");
+    let policy = SandboxPolicy { between_bytes_timeout: Duration::from_millis(500), ..bench.policy() };
+    let mut session = bench.session_with(policy.clone()).await;
+    session.configure(&bench.settings()).await.expect("configure");
+    // Held: the manifest arrives in 4 pieces 100 ms apart.
+    let slow = |pause| dbt_cloud_emulator::FaultKind::Slow { pieces: 4, pause: Duration::from_millis(pause) };
+    bench.emulator.fault("manifest.json", 1, slow(100));
+    session.trigger_sync(&options()).await.expect("pauses of 100 ms are within 500 ms");
+    // Exceeded: pauses of 2 s break the download off.
+    bench.emulator.fault("manifest.json", 1, slow(2000));
+    let started = std::time::Instant::now();
+    let forced = api::SyncOptions { force: true, ..options() };
+    match session.trigger_sync(&forced).await {
+        Err(CallError::Plugin(api::Error::Network(m))) => assert!(m.contains("manifest.json"), "{m}"),
+        other => panic!("expected the download to break off, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
