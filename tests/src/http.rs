@@ -100,14 +100,16 @@ pub fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
                 }
-                Err(_) => out.push(b'%'),
-            },
+            }
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -191,6 +193,16 @@ fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result
         }
     }
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_query_components() {
+        assert_eq!(super::decode("feature%2Fx+y"), "feature/x y");
+        assert_eq!(super::decode("%zz%"), "%zz%");
+        assert_eq!(super::decode("%é1"), "%é1");
+    }
 }
 
 /// A running server; stops when dropped.
