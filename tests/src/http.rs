@@ -195,16 +195,6 @@ fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result
     stream.flush()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decodes_query_components() {
-        assert_eq!(super::decode("feature%2Fx+y"), "feature/x y");
-        assert_eq!(super::decode("%zz%"), "%zz%");
-        assert_eq!(super::decode("%é1"), "%é1");
-    }
-}
-
 /// A running server; stops when dropped.
 pub struct Server {
     /// `127.0.0.1:PORT`.
@@ -244,5 +234,15 @@ impl Drop for Server {
         self.stop.store(true, Ordering::Relaxed);
         // Wake the accept loop so that it sees the flag.
         let _ = TcpStream::connect(self.addr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_query_components() {
+        assert_eq!(super::decode("feature%2Fx+y"), "feature/x y");
+        assert_eq!(super::decode("%zz%"), "%zz%");
+        assert_eq!(super::decode("%é1"), "%é1");
     }
 }
