@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use model_sync_plugin::api::retry::Jitter;
 use model_sync_plugin::artifacts::manifest::Manifest;
 use model_sync_plugin::artifacts::run_results::RunResults;
 use model_sync_plugin::artifacts::sources::Sources;
@@ -45,16 +46,6 @@ fn exercise(body: &[u8]) {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn every_truncation_is_a_typed_error() {
     let step = (MANIFEST.len() / 600).max(1);
@@ -66,20 +57,20 @@ fn every_truncation_is_a_typed_error() {
 
 #[test]
 fn seeded_mutations_never_panic() {
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut rng = Jitter::seeded(0x5EED_1234_ABCD_0001);
     let tokens: [&[u8]; 10] = [b"{", b"}", b"[", b"]", b"\"", b",", b":", b"null", b"-1e999", b"\\u0000"];
     for (i, base) in [MANIFEST, RUN_RESULTS, SOURCES].iter().cycle().take(900).enumerate() {
         let mut doc = base.to_vec();
-        for _ in 0..1 + rng.next() % 4 {
-            let at = (rng.next() as usize) % doc.len().max(1);
-            match rng.next() % 3 {
-                0 => doc[at] = rng.next() as u8,
+        for _ in 0..1 + rng.next_u64() % 4 {
+            let at = (rng.next_u64() as usize) % doc.len().max(1);
+            match rng.next_u64() % 3 {
+                0 => doc[at] = rng.next_u64() as u8,
                 1 => {
-                    let t = tokens[(rng.next() % tokens.len() as u64) as usize];
+                    let t = tokens[(rng.next_u64() % tokens.len() as u64) as usize];
                     doc.splice(at..at, t.iter().copied());
                 }
                 _ => {
-                    let len = (rng.next() as usize % 64).min(doc.len() - at);
+                    let len = (rng.next_u64() as usize % 64).min(doc.len() - at);
                     doc.drain(at..at + len);
                 }
             }

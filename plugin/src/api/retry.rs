@@ -94,6 +94,11 @@ impl Jitter {
         Jitter(nanos | 1)
     }
 
+    /// A generator with a fixed seed (for reproducible tests).
+    pub fn seeded(seed: u64) -> Self {
+        Jitter(seed | 1)
+    }
+
     /// The next pseudo-random value.
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
