@@ -6,6 +6,8 @@
 //! artifact bodies per run step, starts runs that finish after a few polls,
 //! logs every request, and injects faults on request.
 
+#![deny(missing_docs)]
+
 pub mod generate;
 pub mod http;
 pub mod routes;
