@@ -22,17 +22,22 @@
 #[allow(missing_docs)]
 pub mod bindings;
 pub mod bundled;
+mod convert;
 pub mod error;
 pub mod kv;
 pub mod policy;
 pub mod runtime;
+pub mod session;
+pub mod state;
 
 /// The plugin's types (`Settings`, `SyncRecord`, `Error`...), as bindgen made them.
 pub use bindings::exports::modelsync::plugin::model_sync as api;
-pub use error::CallError;
+pub use error::{CallError, ErrorKind, ErrorParts};
 pub use kv::FileStore;
 pub use policy::{Origin, SandboxPolicy};
-pub use runtime::{Event, EventSink, Runtime, Session, SessionOptions};
+pub use runtime::Runtime;
+pub use session::{Session, SessionOptions};
+pub use state::{Event, EventSink};
 
 /// Options of a plain sync: the latest successful runs, no code, nothing forced.
 pub fn sync_options(triggered_by: &str) -> api::SyncOptions {
@@ -45,27 +50,5 @@ pub fn sync_options(triggered_by: &str) -> api::SyncOptions {
         force: false,
         include_code: false,
         triggered_by: triggered_by.to_string(),
-    }
-}
-
-/// The kind (as in the WIT variant) and message of a plugin error.
-pub fn describe_error(e: &api::Error) -> (&'static str, String) {
-    use api::Error as E;
-    match e {
-        E::InvalidSetting(p) => ("invalid-setting", format!("{}: {}", p.field, p.message)),
-        E::NotConfigured(m) => ("not-configured", m.clone()),
-        E::Unauthorized(m) => ("unauthorized", m.clone()),
-        E::Forbidden(m) => ("forbidden", m.clone()),
-        E::NotFound(m) => ("not-found", m.clone()),
-        E::ApiNotEnabled(m) => ("api-not-enabled", m.clone()),
-        E::RateLimited(r) => ("rate-limited", r.message.clone()),
-        E::Network(m) => ("network", m.clone()),
-        E::NetworkDenied(m) => ("network-denied", m.clone()),
-        E::Timeout(m) => ("timeout", m.clone()),
-        E::Upstream(m) => ("upstream", m.clone()),
-        E::BadArtifact(m) => ("bad-artifact", m.clone()),
-        E::RunFailed(m) => ("run-failed", m.clone()),
-        E::Storage(m) => ("storage", m.clone()),
-        E::Other(m) => ("other", m.clone()),
     }
 }

@@ -34,6 +34,14 @@ impl Origin {
         Ok(Origin { scheme, host, port })
     }
 
+    /// The origin of a dbt Cloud access URL as a user gives it: a bare host
+    /// (`ab123.us1.dbt.com`, https assumed) or any URL on it, such as one
+    /// copied from the browser (its path is ignored).
+    pub fn from_access_url(input: &str) -> anyhow::Result<Self> {
+        let input = input.trim();
+        if input.contains("://") { Self::parse(input) } else { Self::parse(&format!("https://{input}")) }
+    }
+
     /// Whether the host is the local machine.
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost" || self.host == "[::1]" || self.host == "::1" || self.host.starts_with("127.")
@@ -83,6 +91,16 @@ impl Default for SandboxPolicy {
 }
 
 impl SandboxPolicy {
+    /// This policy, also allowing the origin of the access URL a user
+    /// configured (see [`Origin::from_access_url`]). Plain http is allowed
+    /// only when that origin is on loopback, as for a local emulator.
+    pub fn allowing_access_url(mut self, access_url: &str) -> anyhow::Result<Self> {
+        let origin = Origin::from_access_url(access_url)?;
+        self.allow_http_loopback |= origin.scheme == "http" && origin.is_loopback();
+        self.allowed.push(origin);
+        Ok(self)
+    }
+
     /// Why a request to `uri` is refused, or none when it is allowed.
     pub fn check(&self, uri: &http::Uri) -> Option<String> {
         let Ok(origin) = Origin::parse(&uri.to_string()) else {
@@ -218,5 +236,16 @@ mod tests {
         assert!(p.check(&"http://127.0.0.1:9000/".parse().unwrap()).is_some(), "http needs the embedder's consent");
         p.allow_http_loopback = true;
         assert_eq!(p.check(&"http://127.0.0.1:9000/x".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn an_access_url_allows_its_origin_and_http_only_on_loopback() {
+        let p = SandboxPolicy::default().allowing_access_url("ab1.us1.dbt.com/deploy/1/projects/2").unwrap();
+        assert_eq!(p.allowed, vec![Origin::parse("https://ab1.us1.dbt.com").unwrap()]);
+        assert!(!p.allow_http_loopback);
+        let p = SandboxPolicy::default().allowing_access_url("http://127.0.0.1:8080/deploy/1").unwrap();
+        assert!(p.allow_http_loopback && p.check(&"http://127.0.0.1:8080/api".parse().unwrap()).is_none());
+        let p = SandboxPolicy::default().allowing_access_url("http://cloud.getdbt.com").unwrap();
+        assert!(p.check(&"http://cloud.getdbt.com/api".parse().unwrap()).is_some(), "no plain http elsewhere");
     }
 }

@@ -4,43 +4,44 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifacts::manifest::{Manifest, Resource};
+use crate::artifacts::manifest::{CodePolicy, Manifest, Resource};
 use crate::artifacts::run_results::RunResults;
 use crate::artifacts::sources::Sources;
 use crate::artifacts::warehouse::WarehouseCatalog;
 
-/// One catalog entry (mirrors the WIT `catalog-node`).
+/// One catalog entry (the WIT `catalog-node`): a model, source, seed,
+/// snapshot, test, exposure, metric or semantic model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Node {
-    /// Unique id.
+    /// dbt's unique id (`model.jaffle_shop.orders`), the key across syncs.
     pub unique_id: String,
-    /// dbt resource type.
+    /// dbt's resource type (`model`, `source`, `test`...).
     pub resource_type: String,
-    /// Name.
+    /// The resource's name (versions of a model share it).
     pub name: String,
-    /// Package.
+    /// The dbt package that defines it.
     pub package_name: String,
-    /// Defining file.
+    /// The file that defines it, relative to the project.
     pub path: Option<String>,
-    /// Database.
+    /// The warehouse database of its relation.
     pub database: Option<String>,
-    /// Schema.
+    /// The warehouse schema of its relation.
     pub schema: Option<String>,
-    /// Quoted relation.
+    /// The fully quoted relation (`"db"."main"."orders"`).
     pub relation_name: Option<String>,
-    /// Materialization.
+    /// `table`, `view`, `incremental`, `ephemeral`...
     pub materialization: Option<String>,
-    /// Description.
+    /// Its description (an exposure's or metric's label when it has none).
     pub description: String,
-    /// Tags.
+    /// Tags, from the resource and its config, without repeats.
     pub tags: Vec<String>,
-    /// Owner.
+    /// The owner: an exposure's, or the warehouse's owner of the relation.
     pub owner: Option<String>,
-    /// Meta as JSON text.
+    /// `meta` (config meta overlaid by resource meta) as JSON text.
     pub meta_json: String,
-    /// Columns.
+    /// Documented columns, then undocumented warehouse columns.
     pub columns: Vec<Column>,
-    /// Upstream unique ids.
+    /// Unique ids of the resources it is built from.
     pub depends_on: Vec<String>,
     /// Tests: the node tested.
     pub tested_node: Option<String>,
@@ -48,13 +49,13 @@ pub struct Node {
     pub tested_column: Option<String>,
     /// Generic tests: the test's name (`unique`, `not_null`...).
     pub test_name: Option<String>,
-    /// Raw SQL.
+    /// The SQL as written, when code is kept.
     pub raw_code: Option<String>,
-    /// Compiled SQL.
+    /// The SQL as compiled, when code is kept.
     pub compiled_code: Option<String>,
-    /// Last outcome.
+    /// How the node last ended in the docs run's build step.
     pub last_run: Option<RunOutcome>,
-    /// Source freshness.
+    /// Sources: the latest freshness check.
     pub freshness: Option<Freshness>,
     /// Warehouse statistics (id, label, value).
     #[serde(default)]
@@ -64,83 +65,84 @@ pub struct Node {
     pub test_outcomes: Vec<TestOutcome>,
 }
 
-/// How a test of a node last ended (mirrors the WIT `test-outcome`).
+/// How one test of a node last ended (the WIT `test-outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TestOutcome {
-    /// The test.
+    /// The test's unique id.
     pub test_id: String,
-    /// Generic test name.
+    /// The generic test's name (`unique`...); none for singular tests.
     pub test_name: Option<String>,
-    /// Column tested.
+    /// The column it tests, if it tests one.
     pub column: Option<String>,
-    /// Last status.
+    /// `pass`, `fail`, `warn`, `error`, `skipped`; none when it did not run.
     pub status: Option<String>,
-    /// Failing rows.
+    /// How many rows failed, when dbt counted them.
     pub failures: Option<u64>,
 }
 
-/// A warehouse statistic (mirrors the WIT `stat`).
+/// A statistic the warehouse reports for a relation (the WIT `stat`), such
+/// as its row count or size.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
-    /// Id.
+    /// dbt's key for it (`row_count`, `bytes`...).
     pub id: String,
-    /// Label.
+    /// How dbt labels it ("Row Count").
     pub label: String,
-    /// Value.
+    /// The value as text.
     pub value: String,
 }
 
-/// A column (mirrors the WIT `column`).
+/// A column of a node (the WIT `column`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Column {
-    /// Name.
+    /// The name as documented (or as the warehouse spells it, if undocumented).
     pub name: String,
-    /// Description.
+    /// Its documented description (or the warehouse comment).
     pub description: String,
-    /// Type.
+    /// The declared type, else the warehouse's.
     pub data_type: Option<String>,
-    /// Tests on it.
+    /// Unique ids of the tests on this column.
     pub tests: Vec<String>,
-    /// Whether it is a key.
+    /// Whether it is part of the key (primary key, constraint or `unique` test).
     pub primary_key: bool,
 }
 
-/// A run outcome (mirrors the WIT `run-outcome`).
+/// How a node last ended in a run (the WIT `run-outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
-    /// Status.
+    /// `success`, `error`, `skipped`, `pass`, `fail`, `warn`...
     pub status: String,
-    /// Message.
+    /// dbt's message (an error's text, `SELECT 5`...).
     pub message: Option<String>,
-    /// Seconds.
+    /// How long it ran, in seconds.
     pub execution_time_secs: Option<f64>,
-    /// Completion time.
+    /// When its last phase completed.
     pub completed_at: Option<String>,
-    /// Failing rows.
+    /// Tests: how many rows failed.
     pub failures: Option<u64>,
 }
 
-/// Freshness (mirrors the WIT `freshness`).
+/// A source's freshness check (the WIT `freshness`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Freshness {
-    /// Status, lower-case.
+    /// `pass`, `warn`, `error` or `runtime error`, lower-case.
     pub status: String,
-    /// Newest loaded-at.
+    /// The newest value of the loaded-at field.
     pub max_loaded_at: Option<String>,
-    /// When checked.
+    /// When dbt checked.
     pub snapshotted_at: Option<String>,
-    /// Age.
+    /// How old the newest row was then, in seconds.
     pub age_secs: Option<f64>,
-    /// Criteria.
+    /// The criteria (`warn after 12 hour, error after 24 hour`).
     pub criteria: Option<String>,
-    /// Runtime error.
+    /// The error of a runtime error.
     pub error: Option<String>,
 }
 
-/// The catalog.
+/// What a sync produced: one entry per resource, sorted by unique id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
-    /// Entries by unique id.
+    /// The entries, sorted by unique id, without duplicates.
     pub nodes: Vec<Node>,
 }
 
@@ -164,24 +166,22 @@ impl Catalog {
     }
 }
 
-/// What goes into a catalog besides the manifest.
+/// What goes into a catalog besides the manifest; each is optional.
 #[derive(Default)]
 pub struct Inputs {
-    /// Results of the docs run's build step.
+    /// Results of the docs run's build step: run and test outcomes.
     pub run_results: Option<RunResults>,
-    /// Freshness results.
+    /// Freshness results of the freshness run.
     pub sources: Option<Sources>,
-    /// The warehouse catalog.
+    /// catalog.json: warehouse types and statistics.
     pub warehouse: Option<WarehouseCatalog>,
-    /// Keep raw and compiled SQL.
-    pub include_code: bool,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
-fn node_from(r: Resource, include_code: bool) -> Node {
+fn node_from<C: CodePolicy>(r: Resource<C>) -> Node {
     let config = r.config.unwrap_or_default();
     let mut tags = r.tags;
     for t in config.tags {
@@ -233,8 +233,8 @@ fn node_from(r: Resource, include_code: bool) -> Node {
         tested_node,
         tested_column,
         test_name: r.test_metadata.map(|t| t.name).filter(|n| !n.is_empty()),
-        raw_code: if include_code { r.raw_code } else { None },
-        compiled_code: if include_code { r.compiled_code } else { None },
+        raw_code: r.raw_code,
+        compiled_code: r.compiled_code,
         last_run: None,
         freshness: None,
         stats: Vec::new(),
@@ -246,9 +246,9 @@ fn node_from(r: Resource, include_code: bool) -> Node {
 }
 
 /// Builds the catalog from a manifest and whatever else the runs produced.
-pub fn build(manifest: Manifest, inputs: Inputs) -> Catalog {
-    let include_code = inputs.include_code;
-    let mut nodes: Vec<Node> = manifest.into_resources().map(|r| node_from(r, include_code)).collect();
+/// Code is in it when the manifest was parsed with [`KeepCode`](crate::artifacts::manifest::KeepCode).
+pub fn build<C: CodePolicy>(manifest: Manifest<C>, inputs: Inputs) -> Catalog {
+    let mut nodes: Vec<Node> = manifest.into_resources().map(node_from).collect();
     nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     nodes.dedup_by(|a, b| a.unique_id == b.unique_id);
     let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.unique_id.clone(), i)).collect();
@@ -375,7 +375,7 @@ mod tests {
     use crate::artifacts::parse;
 
     fn catalog(manifest: &str, inputs: Inputs) -> Catalog {
-        build(parse("manifest.json", manifest.as_bytes()).expect("parses"), inputs)
+        build(parse::<Manifest>("manifest.json", manifest.as_bytes()).expect("parses"), inputs)
     }
 
     fn node<'a>(c: &'a Catalog, id: &str) -> &'a Node {
@@ -394,7 +394,7 @@ mod tests {
                  "test_metadata": {"name": "unique", "kwargs": {"column_name": "id"}},
                  "depends_on": {"macros": ["macro.dbt.test_unique"], "nodes": ["model.p.orders"]}}},
               "disabled": [{"unique_id": "model.p.old"}]}"#,
-            Inputs { include_code: true, ..Inputs::default() },
+            Inputs::default(),
         );
         assert_eq!(c.nodes.len(), 2, "disabled nodes (a list before v4) are not in the catalog");
         let orders = node(&c, "model.p.orders");

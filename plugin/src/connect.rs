@@ -3,16 +3,17 @@
 use crate::api::Client;
 use crate::api::models::{Account, Job, Project};
 use crate::error::{Error, Result};
+use crate::purpose::Purpose;
 use crate::runs;
 
-/// How a job was chosen.
+/// How a job feeding the sync was chosen, in order of precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChosenBy {
-    /// The user named it.
+    /// The user named it in the settings (docs-job-id, freshness-job-id).
     Explicit,
-    /// The project's artifact setting.
+    /// The project's Artifacts setting names it.
     Project,
-    /// Found among the project's jobs.
+    /// Found among the project's jobs: not CI, production first, newest usable run.
     Inferred,
 }
 
@@ -27,60 +28,43 @@ impl ChosenBy {
     }
 }
 
-/// A job feeding the sync (mirrors the WIT `job-summary`).
+/// A job feeding the sync, as `configure` found it (the WIT `job-summary`).
 #[derive(Debug, Clone)]
 pub struct JobSummary {
-    /// The job.
+    /// The job definition.
     pub job: Job,
-    /// How it was chosen.
+    /// Whether the user, the project or inference chose it.
     pub chosen_by: ChosenBy,
-    /// Its latest usable run.
+    /// Its newest successful run that saved the artifacts, if any.
     pub latest_run_id: Option<u64>,
-    /// When that run finished.
+    /// When that run finished (RFC 3339).
     pub latest_run_finished_at: Option<String>,
 }
 
-/// What `configure` found (mirrors the WIT `connection`).
+/// What `configure` found (the WIT `connection`): kept for the instance's
+/// later syncs.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// The API base URL.
+    /// `scheme://host[:port]` of the dbt Cloud API.
     pub api_base_url: String,
-    /// The account.
+    /// The account the token reached.
     pub account: Account,
-    /// The project.
+    /// The configured project.
     pub project: Project,
-    /// The docs job.
+    /// The job whose runs give manifest.json and run_results.json; none when
+    /// neither the user, the project nor inference found one.
     pub docs_job: Option<JobSummary>,
-    /// The freshness job.
+    /// The job whose runs give sources.json; optional.
     pub freshness_job: Option<JobSummary>,
-    /// Warnings.
+    /// Things the user should know (inferred jobs, personal token...).
     pub warnings: Vec<String>,
-}
-
-/// The two roles a job can play in a sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// manifest.json, run_results.json, catalog.json.
-    Docs,
-    /// sources.json.
-    Freshness,
-}
-
-impl Purpose {
-    /// `docs` or `freshness`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Docs => "docs",
-            Purpose::Freshness => "freshness",
-        }
-    }
 }
 
 /// Checks the connection and resolves the jobs. `warnings` carries those of
 /// validation.
 pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection> {
     let s = client.settings();
-    let account: Account = client.get_data(&format!("{}/", client.v2()), &format!("account {}", s.account_id))?;
+    let account = client.account()?;
     if account.locked == Some(true) {
         return Err(Error::ApiNotEnabled(format!(
             "account {} is locked{}; unlock it in dbt Cloud before syncing",
@@ -96,10 +80,9 @@ pub fn connect(client: &Client, mut warnings: Vec<String>) -> Result<Connection>
             account.id, s.base_url
         ));
     }
-    let what = format!("project {} of account {}", s.project_id, s.account_id);
-    let project: Project = client.get_data(&format!("{}/projects/{}/", client.v3(), s.project_id), &what)?;
+    let project: Project = client.project()?;
     if project.state == Some(2) {
-        return Err(Error::NotFound(format!("{what} has been deleted")));
+        return Err(Error::NotFound(format!("project {} of account {} has been deleted", s.project_id, s.account_id)));
     }
     if s.token.is_personal() {
         warnings.push(
@@ -145,8 +128,8 @@ fn resolve(
 ) -> Result<Option<JobSummary>> {
     let s = client.settings();
     let (job, chosen_by) = match (explicit, project_setting) {
-        (Some(id), _) => (get_job(client, id, purpose)?, ChosenBy::Explicit),
-        (None, Some(id)) => (get_job(client, id, purpose)?, ChosenBy::Project),
+        (Some(id), _) => (client.job(id, purpose.as_str())?, ChosenBy::Explicit),
+        (None, Some(id)) => (client.job(id, purpose.as_str())?, ChosenBy::Project),
         (None, None) => match infer(client, purpose)? {
             Some(job) => {
                 warnings.push(format!(
@@ -180,35 +163,12 @@ fn resolve(
     }))
 }
 
-fn get_job(client: &Client, id: u64, purpose: Purpose) -> Result<Job> {
-    client.get_data(&format!("{}/jobs/{id}/", client.v2()), &format!("{} job {id}", purpose.as_str()))
-}
-
-/// Whether a job's definition produces the artifacts of `purpose`.
-pub fn produces(job: &Job, purpose: Purpose) -> bool {
-    let has_step = |needle: &str| job.execute_steps.iter().any(|s| s.contains(needle));
-    match purpose {
-        Purpose::Docs => job.generate_docs == Some(true) || has_step("docs generate"),
-        Purpose::Freshness => job.run_generate_sources == Some(true) || has_step("source freshness"),
-    }
-}
-
 /// Finds a job of the project that produces the artifacts: not a CI job; of
 /// several, one in the production environment, then the one with the newest
 /// usable run.
 fn infer(client: &Client, purpose: Purpose) -> Result<Option<Job>> {
-    let s = client.settings();
-    let jobs: Vec<Job> = client.get_all(
-        &format!("{}/jobs/", client.v2()),
-        &[
-            ("project_id", s.project_id.to_string()),
-            ("order_by", "-id".to_string()),
-            ("include_related", "environment".to_string()),
-        ],
-        &format!("the jobs of project {}", s.project_id),
-    )?;
     let mut best: Option<(Job, (bool, String))> = None;
-    for job in jobs.into_iter().filter(|j| produces(j, purpose) && j.job_type.as_deref() != Some("ci")) {
+    for job in client.jobs()?.into_iter().filter(|j| purpose.produced_by(j) && j.job_type.as_deref() != Some("ci")) {
         if let Some(run) = runs::latest_usable(client, job.id, purpose)? {
             let environment = job.environment.as_ref().and_then(|e| e.deployment_type.as_deref());
             let rank = (environment == Some("production"), run.finished_at.unwrap_or_default());

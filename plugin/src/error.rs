@@ -1,6 +1,7 @@
 //! The plugin's error type: one case per thing a user can act on.
 //!
-//! It mirrors the WIT `error` variant; `lib.rs` converts one into the other.
+//! It mirrors the WIT `error` variant; `component/convert.rs` converts one
+//! into the other.
 //! Messages never contain the API token (see [`crate::token`]).
 
 use std::fmt;

@@ -9,91 +9,113 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Node};
 use crate::error::{Error, Result};
+use crate::http::ChunkReader;
 
-/// The host's key-value store.
+/// The host's key-value store (the WIT `host` interface's `kv-*` calls);
+/// errors are messages for people.
 pub trait KvStore {
-    /// Reads a value.
+    /// The value of `key`, none when it is absent.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
-    /// Writes a value atomically.
+    /// Writes `value` under `key`, replacing it atomically.
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
-    /// Lists keys with a prefix, ascending.
+    /// The keys that start with `prefix`, ascending.
     fn list(&self, prefix: &str) -> Result<Vec<String>, String>;
 }
 
-/// Where a sync stands (mirrors the WIT enum).
+/// Where a sync stands (the WIT `sync-status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStatus {
-    /// Running or interrupted.
+    /// Still running, or interrupted (the host died during it).
     Running,
-    /// Succeeded.
+    /// Finished with a catalog and no warnings.
     Succeeded,
-    /// Succeeded with warnings.
+    /// Finished with a catalog; see the record's warnings.
     SucceededWithWarnings,
-    /// Failed.
+    /// Ended without a catalog; see the record's error.
     Failed,
 }
 
-/// A run a sync used (mirrors the WIT record).
+/// A dbt Cloud run a sync read (the WIT `run-used`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunUsed {
-    /// Job.
+    /// The job definition the run belongs to.
     pub job_id: u64,
-    /// Run.
+    /// The run id.
     pub run_id: u64,
-    /// `docs` or `freshness`.
+    /// `docs` or `freshness`: what the sync read it for.
     pub purpose: String,
-    /// Artifacts read.
+    /// The artifact files read from it.
     pub artifacts: Vec<String>,
-    /// UI link.
+    /// The run's page in the dbt Cloud UI.
     pub href: Option<String>,
-    /// Branch.
+    /// The git branch the run built.
     pub git_branch: Option<String>,
-    /// Commit.
+    /// The git commit the run built.
     pub git_sha: Option<String>,
-    /// Finish time.
+    /// When the run finished (RFC 3339).
     pub finished_at: Option<String>,
 }
 
-/// What changed since the previous sync (mirrors the WIT record).
+/// How many catalog entries changed since the previous successful sync (the
+/// WIT `change-summary`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSummary {
     /// The sync compared against.
     pub previous_sync_id: u64,
-    /// New entries.
+    /// Entries whose unique id is new.
     pub added: u32,
-    /// Gone entries.
+    /// Entries of the previous sync that are gone.
     pub removed: u32,
-    /// Changed entries.
+    /// Entries present in both whose content differs.
     pub modified: u32,
 }
 
-/// One sync (mirrors the WIT `sync-record`, plus its log).
+/// One sync as the history keeps it (the WIT `sync-record`, plus its log).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncRecord {
-    /// Id.
+    /// The sync's id, increasing from 1.
     pub id: u64,
-    /// Status.
+    /// Running, succeeded (with or without warnings) or failed.
     pub status: SyncStatus,
-    /// Who asked.
+    /// Who asked for it (`cli`, a user, a schedule).
     pub triggered_by: String,
-    /// Start.
+    /// When it started (RFC 3339).
     pub started_at: String,
-    /// End.
+    /// When it ended; none while running.
     pub finished_at: Option<String>,
-    /// Runs used.
+    /// The dbt Cloud runs it read.
     pub runs: Vec<RunUsed>,
-    /// Entries per resource type.
+    /// Catalog entries per resource type.
     pub counts: BTreeMap<String, u32>,
-    /// Warnings.
+    /// What the user should know about the result.
     pub warnings: Vec<String>,
-    /// Why it failed.
+    /// Why it failed, for failed syncs.
     pub error: Option<Error>,
-    /// Changes since the previous successful sync.
+    /// What changed since the previous successful sync.
     pub changes: Option<ChangeSummary>,
-    /// Log lines.
+    /// The lines it logged (capped).
     #[serde(default)]
     pub log: Vec<String>,
+}
+
+impl SyncRecord {
+    /// The record of sync `id` as it starts: running, nothing read yet.
+    pub fn started(id: u64, triggered_by: &str, started_at: String) -> Self {
+        SyncRecord {
+            id,
+            status: SyncStatus::Running,
+            triggered_by: if triggered_by.is_empty() { "unknown".into() } else { triggered_by.to_string() },
+            started_at,
+            finished_at: None,
+            runs: Vec::new(),
+            counts: BTreeMap::new(),
+            warnings: Vec::new(),
+            error: None,
+            changes: None,
+            log: Vec::new(),
+        }
+    }
 }
 
 fn record_key(id: u64) -> String {
@@ -142,37 +164,22 @@ impl std::io::Write for PartWriter<'_> {
     }
 }
 
-/// Reads numbered parts back as one stream, one part in memory at a time.
-struct PartReader<'a> {
-    store: &'a dyn KvStore,
-    keys: std::vec::IntoIter<String>,
-    current: Vec<u8>,
-    at: usize,
-}
-
-impl std::io::Read for PartReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.at >= self.current.len() {
-            let Some(key) = self.keys.next() else { return Ok(0) };
-            self.current = self
-                .store
-                .get(&key)
-                .map_err(std::io::Error::other)?
-                .ok_or_else(|| std::io::Error::other(format!("{key} vanished")))?;
-            self.at = 0;
-        }
-        let n = out.len().min(self.current.len() - self.at);
-        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
+/// Reads the numbered parts under `keys` back as one stream, one part in
+/// memory at a time.
+fn read_parts(store: &dyn KvStore, keys: Vec<String>) -> impl std::io::Read + '_ {
+    let mut keys = keys.into_iter();
+    ChunkReader::new(move || {
+        let Some(key) = keys.next() else { return Ok(None) };
+        let part = store.get(&key).map_err(std::io::Error::other)?;
+        part.map(Some).ok_or_else(|| std::io::Error::other(format!("{key} vanished")))
+    })
 }
 
 fn storage(e: String) -> Error {
     Error::Storage(format!("the sync history could not be accessed: {e}"))
 }
 
-/// The history over a store.
+/// The sync history kept in a host's key-value store.
 pub struct History<'a> {
     store: &'a dyn KvStore,
 }
@@ -224,8 +231,7 @@ impl<'a> History<'a> {
         if keys.is_empty() {
             return Ok(None);
         }
-        let reader = PartReader { store: self.store, keys: keys.into_iter(), current: Vec::new(), at: 0 };
-        serde_json::from_reader(std::io::BufReader::new(reader))
+        serde_json::from_reader(std::io::BufReader::new(read_parts(self.store, keys)))
             .map(Some)
             .map_err(|e| Error::Storage(format!("the catalog of sync {id} is unreadable: {e}")))
     }
@@ -287,38 +293,10 @@ pub fn diff(previous_sync_id: u64, previous: &Catalog, current: &Catalog) -> Cha
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-
-    #[derive(Default)]
-    struct MemStore(RefCell<BTreeMap<String, Vec<u8>>>);
-
-    impl KvStore for MemStore {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-            Ok(self.0.borrow().get(key).cloned())
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-            self.0.borrow_mut().insert(key.to_string(), value.to_vec());
-            Ok(())
-        }
-        fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
-            Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
-        }
-    }
+    use crate::testing::MemStore;
 
     fn record(id: u64, status: SyncStatus) -> SyncRecord {
-        SyncRecord {
-            id,
-            status,
-            triggered_by: "test".into(),
-            started_at: "t".into(),
-            finished_at: None,
-            runs: vec![],
-            counts: BTreeMap::new(),
-            warnings: vec![],
-            error: None,
-            changes: None,
-            log: vec![],
-        }
+        SyncRecord { status, ..SyncRecord::started(id, "test", "t".into()) }
     }
 
     #[test]

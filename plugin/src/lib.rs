@@ -1,7 +1,10 @@
 //! The dbt Cloud model-sync component.
 //!
 //! Everything but the WIT glue (`component`, compiled for wasm32 only) is plain
-//! Rust that builds and tests natively.
+//! Rust that builds and tests natively. Modules, lowest first: `error`, `time`,
+//! `token`, `log`, `http`; `settings`; `api` (the dbt Cloud client);
+//! `purpose`; `artifacts`, `catalog`, `history`; `runs`, `connect`, `trigger`;
+//! `sync`; `component`.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -12,6 +15,7 @@ pub mod error;
 pub mod history;
 pub mod http;
 pub mod log;
+pub mod purpose;
 pub mod runs;
 pub mod settings;
 pub mod sync;
@@ -21,5 +25,5 @@ pub mod trigger;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
-#[cfg(target_arch = "wasm32")]
-mod wasi_transport;
+#[cfg(test)]
+mod testing;

@@ -3,21 +3,21 @@
 
 use std::cell::RefCell;
 
-/// How important a log line is (mirrors the WIT `level`).
+/// How important a log line is (the WIT `level`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
-    /// Troubleshooting detail.
+    /// Troubleshooting detail; hosts usually hide it.
     Debug,
-    /// Normal progress.
+    /// Normal progress: which runs, how many entries.
     Info,
-    /// The user should know.
+    /// Something the user should know; the sync goes on.
     Warn,
-    /// A failure.
+    /// A failure of the sync.
     Error,
 }
 
 impl Level {
-    /// Lower-case name.
+    /// `debug`, `info`, `warn` or `error`, as kept in the history.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Debug => "debug",
@@ -30,9 +30,9 @@ impl Level {
 
 /// Where log lines and progress go (the host, in the component).
 pub trait LogSink {
-    /// One line.
+    /// Receives one log line as it happens.
     fn line(&self, level: Level, message: &str);
-    /// Progress of a step.
+    /// Receives the progress of a step (bytes downloaded, polls made).
     fn progress(&self, step: &str, done: u64, total: Option<u64>);
 }
 
@@ -68,6 +68,11 @@ impl<'a> Logger<'a> {
         } else if kept.len() == MAX_KEPT_LINES {
             kept.push("warn log truncated".to_string());
         }
+    }
+
+    /// Logs troubleshooting detail (kept in the history like every line).
+    pub fn debug(&self, message: &str) {
+        self.log(Level::Debug, message);
     }
 
     /// Logs at info.

@@ -1,52 +1,20 @@
-//! Choosing runs and the steps whose artifacts to read.
+//! Choosing runs, and the steps of a run whose artifacts to read.
 
 use crate::api::Client;
+use crate::api::client::RunsQuery;
 use crate::api::models::{Run, status};
-use crate::connect::Purpose;
 use crate::error::{Error, Result};
-
-/// Whether a successful run saved the artifacts of `purpose`.
-fn usable(run: &Run, purpose: Purpose) -> bool {
-    run.status == status::SUCCESS
-        && run.artifacts_saved != Some(false)
-        && (purpose != Purpose::Freshness || run.has_sources_generated != Some(false))
-}
+use crate::purpose::Purpose;
 
 /// The newest successful run of `job_id` that saved the artifacts of `purpose`,
 /// however many failed or running runs came after it.
 pub fn latest_usable(client: &Client, job_id: u64, purpose: Purpose) -> Result<Option<Run>> {
-    latest_matching(client, job_id, purpose, |_| true)
+    client.find_run(&RunsQuery::successful(job_id), |r| purpose.saved_by(r))
 }
 
 /// The newest usable run of `job_id` on git branch `branch`.
 pub fn latest_on_branch(client: &Client, job_id: u64, purpose: Purpose, branch: &str) -> Result<Option<Run>> {
-    latest_matching(client, job_id, purpose, |r| r.git_branch.as_deref() == Some(branch))
-}
-
-fn latest_matching(client: &Client, job_id: u64, purpose: Purpose, keep: impl Fn(&Run) -> bool) -> Result<Option<Run>> {
-    let mut found = None;
-    client.for_each_page(
-        &format!("{}/runs/", client.v2()),
-        &[
-            ("job_definition_id", job_id.to_string()),
-            ("status", status::SUCCESS.to_string()),
-            ("order_by", "-finished_at".to_string()),
-        ],
-        &format!("the runs of job {job_id}"),
-        |page: Vec<Run>| {
-            found = page.into_iter().find(|r| usable(r, purpose) && keep(r));
-            found.is_none()
-        },
-    )?;
-    Ok(found)
-}
-
-/// One run with its steps.
-pub fn get_run(client: &Client, run_id: u64) -> Result<Run> {
-    client.get_data(
-        &format!("{}/runs/{run_id}/?include_related={}", client.v2(), crate::api::client::encode("run_steps,job")),
-        &format!("run {run_id}"),
-    )
+    client.find_run(&RunsQuery::successful(job_id), |r| purpose.saved_by(r) && r.git_branch.as_deref() == Some(branch))
 }
 
 /// The step whose run_results.json describes the build: the last step that
@@ -56,7 +24,7 @@ pub fn results_step(run: &Run) -> Option<u32> {
     let steps = run.run_steps.as_ref()?;
     steps
         .iter()
-        .filter(|s| matches!(s.dbt_subcommand(), Some("build" | "run" | "test" | "seed" | "snapshot")))
+        .filter(|s| matches!(s.dbt_words().first(), Some(&("build" | "run" | "test" | "seed" | "snapshot"))))
         .filter_map(|s| s.index)
         .max()
 }
@@ -64,11 +32,7 @@ pub fn results_step(run: &Run) -> Option<u32> {
 /// The step that ran `dbt source freshness`.
 pub fn freshness_step(run: &Run) -> Option<u32> {
     let steps = run.run_steps.as_ref()?;
-    steps
-        .iter()
-        .filter(|s| s.dbt_command().is_some_and(|c| c.contains("source freshness")))
-        .filter_map(|s| s.index)
-        .max()
+    steps.iter().filter(|s| s.dbt_words().starts_with(&["source", "freshness"])).filter_map(|s| s.index).max()
 }
 
 /// Checks that a run named by the user can be used for the project.

@@ -5,36 +5,17 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{Bench, options};
 use model_sync_host::{CallError, Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
 
-/// Builds the hostile component once per test binary.
+/// The hostile component, built once by the build script, loaded once per test binary.
 fn hostile() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../hostile-wasm");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-            .arg(root.join("hostile/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the hostile component failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let wasm = std::fs::read(target.join("wasm32-wasip2/release/hostile_plugin.wasm")).expect("hostile wasm");
+        let wasm = std::fs::read(model_sync_e2e::HOSTILE_WASM).expect("the build script built the hostile component");
         Runtime::new(&wasm, Some(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache"))).expect("loads")
     })
 }
@@ -113,6 +94,9 @@ async fn requests_outside_the_policy_are_denied() {
         })
         .collect();
     assert!(denied.iter().any(|m| m.contains("example.com")), "{denied:?}");
+    let reached: Vec<String> = bench.emulator.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(reached, vec!["GET /"], "only the allowed origin was reached, with the hostile GET /");
+    bench.emulator.clear_requests();
     a_normal_sync_still_works("after-outside").await;
 }
 
@@ -159,10 +143,10 @@ async fn a_log_flood_is_capped() {
     let mut a = attempt_with(SandboxPolicy { call_timeout: Duration::from_secs(60), ..small_policy() }).await;
     configure(&mut a, "flood-log", None).await.expect("returns");
     let events = a.events.lock().expect("events");
-    assert!(events.len() as u64 <= model_sync_host::runtime::MAX_LOG_LINES, "{} events", events.len());
+    assert!(events.len() as u64 <= model_sync_host::state::MAX_LOG_LINES, "{} events", events.len());
     for e in events.iter() {
         if let Event::Log { message, .. } = e {
-            assert!(message.len() <= model_sync_host::runtime::MAX_LOG_LINE);
+            assert!(message.len() <= model_sync_host::state::MAX_LOG_LINE);
         }
     }
 }
@@ -280,7 +264,10 @@ async fn the_between_bytes_timeout_of_the_policy_holds_and_trips() {
     let started = std::time::Instant::now();
     let forced = api::SyncOptions { force: true, ..options() };
     match session.trigger_sync(&forced).await {
-        Err(CallError::Plugin(api::Error::Network(m))) => assert!(m.contains("manifest.json"), "{m}"),
+        Err(CallError::Plugin(api::Error::Network(m))) => {
+            assert!(m.contains("manifest.json") && m.contains("between-bytes timeout"), "{m}");
+            assert!(!m.contains("backtrace") && m.len() < 300, "no host debug text: {m}");
+        }
         other => panic!("expected the download to break off, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());

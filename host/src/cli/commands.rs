@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use model_sync_host::{CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
+use model_sync_host::{CallError, Event, Runtime, SandboxPolicy, Session, SessionOptions, api};
 use serde_json::{Value, json};
 
 use super::args::{Cli, Command, ConfigureArgs, Limits, SyncArgs};
@@ -24,7 +24,11 @@ pub struct Failure {
 
 impl From<CallError> for Failure {
     fn from(e: CallError) -> Self {
-        Failure { kind: e.kind().to_string(), message: e.to_string() }
+        let mut message = e.to_string();
+        if matches!(e, CallError::ResponseLimit(_)) {
+            message.push_str(" (--max-response-mb)");
+        }
+        Failure { kind: e.kind().to_string(), message }
     }
 }
 
@@ -67,23 +71,11 @@ impl Context {
         };
         let cache = std::env::var_os("MODEL_SYNC_CACHE_DIR").map(std::path::PathBuf::from).unwrap_or(state.cache_dir());
         let runtime = Runtime::new(&wasm, Some(&cache))?;
-        Ok(Context {
-            state,
-            runtime,
-            limits: Limits {
-                memory_mb: cli.limits.memory_mb,
-                call_timeout: cli.limits.call_timeout,
-                connect_timeout: cli.limits.connect_timeout,
-                first_byte_timeout: cli.limits.first_byte_timeout,
-                between_bytes_timeout: cli.limits.between_bytes_timeout,
-                max_response_mb: cli.limits.max_response_mb,
-            },
-            json: cli.json,
-        })
+        Ok(Context { state, runtime, limits: cli.limits.clone(), json: cli.json })
     }
 
     fn policy(&self, access_url: Option<&str>) -> SandboxPolicy {
-        let mut policy = SandboxPolicy {
+        let policy = SandboxPolicy {
             max_memory_bytes: self.limits.memory_mb << 20,
             call_timeout: Duration::from_secs(self.limits.call_timeout),
             connect_timeout: Duration::from_secs(self.limits.connect_timeout),
@@ -92,16 +84,9 @@ impl Context {
             max_response_bytes: self.limits.max_response_mb << 20,
             ..SandboxPolicy::default()
         };
-        let base = match access_url {
-            Some(url) => model_sync_plugin::settings::parse_access_url(url).ok().map(|p| p.base_url),
-            None => Some(model_sync_plugin::settings::DEFAULT_HOST.to_string()),
-        };
-        if let Some(origin) = base.and_then(|b| Origin::parse(&b).ok()) {
-            // The user configured this very host; plain http is accepted only to loopback.
-            policy.allow_http_loopback = origin.scheme == "http" && origin.is_loopback();
-            policy.allowed.push(origin);
-        }
-        policy
+        let url = access_url.unwrap_or(model_sync_plugin::settings::DEFAULT_HOST);
+        // A URL the plugin would refuse allows nothing; the plugin then says what is wrong with it.
+        policy.clone().allowing_access_url(url).unwrap_or(policy)
     }
 
     async fn session(&self, access_url: Option<&str>, token: Option<&str>) -> Result<Session, Failure> {

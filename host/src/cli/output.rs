@@ -39,7 +39,7 @@ pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
         "counts": counts,
         "warnings": r.warnings,
         "error": r.error.as_ref().map(|e| {
-            let (kind, message) = model_sync_host::describe_error(e);
+            let (kind, message) = model_sync_host::error::describe(e);
             error_json(kind, &message)
         }),
         "changes": r.changes.map(|c| json!({
@@ -173,7 +173,7 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
         out.push_str(&format!("  warning: {w}\n"));
     }
     if let Some(e) = &r.error {
-        let (kind, message) = model_sync_host::describe_error(e);
+        let (kind, message) = model_sync_host::error::describe(e);
         out.push_str(&format!("  error: {kind}: {message}\n"));
     }
     out

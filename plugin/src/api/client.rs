@@ -1,5 +1,6 @@
-//! The dbt Cloud API client: the envelope, pagination, retries with backoff and
-//! `Retry-After`, and typed errors.
+//! The dbt Cloud API client: one typed method per endpoint the plugin uses,
+//! the envelope, pagination, retries with backoff and `Retry-After`, and
+//! typed errors. No other module formats an API path.
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -7,17 +8,18 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::models::Envelope;
-use super::retry::{Jitter, RetryPolicy, now_unix, parse_retry_after};
+use super::models::{Account, Envelope, Job, Project, Run, status};
+use super::retry::{Jitter, RetryPolicy, parse_retry_after};
 use crate::error::{Error, Result};
 use crate::http::{Method, Request, Response, Transport, TransportError};
-use crate::log::{Level, Logger};
+use crate::log::Logger;
 use crate::settings::Settings;
+use crate::time::Clock;
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("model-sync/", env!("CARGO_PKG_VERSION"));
 
-/// The largest page the API allows.
+/// The largest page the API allows (`limit` above 100 is a 400).
 pub const PAGE_SIZE: u64 = 100;
 
 /// The most pages read of one list, against a `total_count` that keeps moving.
@@ -26,9 +28,54 @@ pub const MAX_PAGES: u64 = 1000;
 /// The most bytes read of an error response body.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
+/// The most bytes read of an enveloped JSON response.
+const ENVELOPE_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// What dbt Cloud answers (with a 401) when the account's plan includes no
+/// API access, word for word (`dbt-cloud-api/NOTES.md`, b.2).
+const UNPAID_ACCOUNT_MESSAGE: &str = "The API is not accessible to unpaid accounts.";
+
+/// Which runs of a job to look through, and in what order.
+#[derive(Debug, Clone)]
+pub struct RunsQuery {
+    /// The job definition.
+    pub job_id: u64,
+    /// Only runs that succeeded (status 10), newest finished first; otherwise
+    /// every run, newest created first.
+    pub successful_only: bool,
+    /// Include each run's trigger (to find a run by its cause).
+    pub with_trigger: bool,
+    /// Stop after this many pages.
+    pub max_pages: u64,
+}
+
+impl RunsQuery {
+    /// The successful runs of `job_id`, newest finished first, to the end.
+    pub fn successful(job_id: u64) -> Self {
+        RunsQuery { job_id, successful_only: true, with_trigger: false, max_pages: MAX_PAGES }
+    }
+
+    /// The newest page of runs of `job_id` with their triggers.
+    pub fn newest_with_trigger(job_id: u64) -> Self {
+        RunsQuery { job_id, successful_only: false, with_trigger: true, max_pages: 1 }
+    }
+}
+
+/// A POST that failed, and whether dbt Cloud may have acted on it anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostFailure {
+    /// What to tell the user.
+    pub error: Error,
+    /// True when the request may have reached dbt Cloud (the connection broke
+    /// after sending, a 5xx, an unreadable success): repeating it could start
+    /// a second run.
+    pub may_have_arrived: bool,
+}
+
 /// A client bound to one account on one host.
 pub struct Client<'a> {
     transport: &'a dyn Transport,
+    clock: &'a dyn Clock,
     settings: &'a Settings,
     log: &'a Logger<'a>,
     retry: RetryPolicy,
@@ -36,9 +83,22 @@ pub struct Client<'a> {
 }
 
 impl<'a> Client<'a> {
-    /// A client for `settings` over `transport`.
-    pub fn new(transport: &'a dyn Transport, settings: &'a Settings, log: &'a Logger<'a>) -> Self {
-        Client { transport, settings, log, retry: RetryPolicy::default(), jitter: RefCell::new(Jitter::from_clock()) }
+    /// A client for `settings` over `transport`, waiting on `clock`.
+    pub fn new(
+        transport: &'a dyn Transport,
+        clock: &'a dyn Clock,
+        settings: &'a Settings,
+        log: &'a Logger<'a>,
+    ) -> Self {
+        let seed = clock.unix_millis() ^ (clock.monotonic().as_nanos() as u64);
+        Client {
+            transport,
+            clock,
+            settings,
+            log,
+            retry: RetryPolicy::default(),
+            jitter: RefCell::new(Jitter::seeded(seed)),
+        }
     }
 
     /// The settings the client uses.
@@ -46,14 +106,116 @@ impl<'a> Client<'a> {
         self.settings
     }
 
-    /// `/api/v2/accounts/{account}` (no trailing slash).
-    pub fn v2(&self) -> String {
-        format!("/api/v2/accounts/{}", self.settings.account_id)
+    /// The clock the client waits on (also for callers that poll).
+    pub fn clock(&self) -> &'a dyn Clock {
+        self.clock
     }
 
-    /// `/api/v3/accounts/{account}` (no trailing slash).
-    pub fn v3(&self) -> String {
-        format!("/api/v3/accounts/{}", self.settings.account_id)
+    /// `GET /api/v2/accounts/{account}/`: the account.
+    pub fn account(&self) -> Result<Account> {
+        self.get_data(&self.v2("/"), &format!("account {}", self.settings.account_id))
+    }
+
+    /// `GET /api/v3/accounts/{account}/projects/{project}/`: the configured project.
+    pub fn project(&self) -> Result<Project> {
+        let s = self.settings;
+        let path = format!("/api/v3/accounts/{}/projects/{}/", s.account_id, s.project_id);
+        self.get_data(&path, &format!("project {} of account {}", s.project_id, s.account_id))
+    }
+
+    /// `GET .../jobs/{id}/`: one job; `role` names it in errors ("docs job 12").
+    pub fn job(&self, id: u64, role: &str) -> Result<Job> {
+        self.get_data(&self.v2(&format!("/jobs/{id}/")), &format!("{role} job {id}"))
+    }
+
+    /// `GET .../jobs/`: every job of the configured project with its
+    /// environment, newest first, all pages.
+    pub fn jobs(&self) -> Result<Vec<Job>> {
+        let project = self.settings.project_id;
+        let query = [
+            ("project_id", project.to_string()),
+            ("order_by", "-id".into()),
+            ("include_related", "environment".into()),
+        ];
+        let mut all = Vec::new();
+        self.each_page(&self.v2("/jobs/"), &query, &format!("the jobs of project {project}"), MAX_PAGES, |page| {
+            all.extend(page);
+            true
+        })?;
+        Ok(all)
+    }
+
+    /// `GET .../runs/`: the first run, in the query's order, that `keep` accepts.
+    pub fn find_run(&self, query: &RunsQuery, mut keep: impl FnMut(&Run) -> bool) -> Result<Option<Run>> {
+        let mut params = vec![("job_definition_id", query.job_id.to_string())];
+        if query.successful_only {
+            params.push(("status", status::SUCCESS.to_string()));
+            params.push(("order_by", "-finished_at".into()));
+        } else {
+            params.push(("order_by", "-id".into()));
+        }
+        if query.with_trigger {
+            params.push(("include_related", "trigger".into()));
+        }
+        let mut found = None;
+        let what = format!("the runs of job {}", query.job_id);
+        self.each_page(&self.v2("/runs/"), &params, &what, query.max_pages, |page: Vec<Run>| {
+            found = page.into_iter().find(|r| keep(r));
+            found.is_none()
+        })?;
+        Ok(found)
+    }
+
+    /// `GET .../runs/{id}/`: one run with its steps and job.
+    pub fn run(&self, id: u64) -> Result<Run> {
+        self.get_data(
+            &self.v2(&format!("/runs/{id}/?include_related={}", encode("run_steps,job"))),
+            &format!("run {id}"),
+        )
+    }
+
+    /// `GET .../runs/{run}/artifacts/{name}`: an artifact (of `step`, or of the
+    /// run's last step), handed to `read` as a stream; none when the run has no
+    /// such file.
+    pub fn artifact<R>(
+        &self,
+        run: u64,
+        name: &str,
+        step: Option<u32>,
+        read: impl FnOnce(&mut dyn Read) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let mut path = self.v2(&format!("/runs/{run}/artifacts/{name}"));
+        if let Some(step) = step {
+            path.push_str(&format!("?step={step}"));
+        }
+        match self.send_get(&path, "*/*", &format!("{name} of run {run}"), true)? {
+            Some(mut response) => read(&mut response.body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `POST .../jobs/{job}/run/`: starts a run of `job`, once. `cause` is
+    /// stored with the run, so that a run whose response was lost can be found.
+    pub fn trigger(&self, job: u64, cause: &str) -> Result<Run, PostFailure> {
+        self.post_data(
+            &self.v2(&format!("/jobs/{job}/run/")),
+            &serde_json::json!({ "cause": cause }),
+            &format!("starting job {job}"),
+        )
+    }
+
+    /// `POST .../runs/{run}/cancel/`: cancels a run.
+    pub fn cancel(&self, run: u64) -> Result<Run> {
+        self.post_data(
+            &self.v2(&format!("/runs/{run}/cancel/")),
+            &serde_json::json!({}),
+            &format!("cancelling run {run}"),
+        )
+        .map_err(|f| f.error)
+    }
+
+    fn v2(&self, rest: &str) -> String {
+        format!("/api/v2/accounts/{}{rest}", self.settings.account_id)
     }
 
     fn request(&self, method: Method, path: &str, accept: &str, body: Option<Vec<u8>>) -> Request {
@@ -68,33 +230,25 @@ impl<'a> Client<'a> {
         Request { method, url: format!("{}{}", self.settings.base_url, path), headers, body }
     }
 
-    /// GETs `path` and returns the envelope's `data`. `what` names the object for
-    /// a not-found error ("project 12").
-    pub fn get_data<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
+    /// GETs `path` and returns the envelope's `data`. `what` names the object
+    /// for errors ("project 12").
+    fn get_data<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
         let env: Envelope<T> = self.get_envelope(path, what)?;
         env.data.ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
     }
 
-    /// GETs a list endpoint to the end, `limit`/`offset` paging, and returns every item.
-    pub fn get_all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)], what: &str) -> Result<Vec<T>> {
-        let mut all = Vec::new();
-        self.for_each_page(path, query, what, |page: Vec<T>| {
-            all.extend(page);
-            true
-        })?;
-        Ok(all)
-    }
-
-    /// Reads a list endpoint page by page; `visit` returns false to stop early.
-    pub fn for_each_page<T: DeserializeOwned>(
+    /// Reads a list endpoint page by page (`limit`/`offset`), to the end or
+    /// `max_pages`; `visit` returns false to stop early. The one pagination loop.
+    fn each_page<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
         what: &str,
+        max_pages: u64,
         mut visit: impl FnMut(Vec<T>) -> bool,
     ) -> Result<()> {
         let mut offset = 0u64;
-        for _ in 0..MAX_PAGES {
+        for _ in 0..max_pages {
             let mut q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
             q.push(format!("limit={PAGE_SIZE}"));
             q.push(format!("offset={offset}"));
@@ -106,20 +260,21 @@ impl<'a> Client<'a> {
                 return Ok(());
             }
             offset += len;
-            let done = len == 0 || len < PAGE_SIZE || total.is_some_and(|t| offset >= t);
-            if done {
+            if len < PAGE_SIZE || total.is_some_and(|t| offset >= t) {
                 return Ok(());
             }
         }
-        self.log.warn(&format!("stopped reading {what} after {MAX_PAGES} pages"));
+        if max_pages == MAX_PAGES {
+            self.log.warn(&format!("stopped reading {what} after {MAX_PAGES} pages"));
+        }
         Ok(())
     }
 
     fn get_envelope<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<Envelope<T>> {
-        let mut response = self.send_get(path, "application/json", what)?;
-        let body = response
-            .read_limited(256 * 1024 * 1024)
-            .map_err(|e| Error::Network(format!("reading the response for {what} failed: {e}")))?;
+        let Some(mut response) = self.send_get(path, "application/json", what, false)? else {
+            return Err(Error::NotFound(format!("{what} was not found")));
+        };
+        let body = response.read_limited(ENVELOPE_LIMIT).map_err(|e| self.body_error(&e, what))?;
         serde_json::from_slice(&body).map_err(|e| {
             Error::Upstream(format!(
                 "dbt Cloud answered {what} with a body that is not the expected JSON ({e}): {}",
@@ -128,81 +283,70 @@ impl<'a> Client<'a> {
         })
     }
 
-    /// GETs a raw (non-enveloped) file such as a run artifact and hands its body
-    /// to `read` as a stream.
-    pub fn get_stream<R>(&self, path: &str, what: &str, read: impl FnOnce(&mut dyn Read) -> Result<R>) -> Result<R> {
-        let mut response = self.send_get(path, "*/*", what)?;
-        read(&mut response.body)
-    }
-
-    /// POSTs a JSON body once (never retried: the caller decides what an
-    /// ambiguous failure means) and returns the envelope's `data`.
-    pub fn post_data<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value, what: &str) -> Result<T> {
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::Other(e.to_string()))?;
+    /// POSTs a JSON body once (never retried: the caller decides what a
+    /// failure that may have arrived means) and returns the envelope's `data`.
+    fn post_data<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        what: &str,
+    ) -> Result<T, PostFailure> {
+        let unsent = |error| PostFailure { error, may_have_arrived: false };
+        let maybe_sent = |error| PostFailure { error, may_have_arrived: true };
+        let bytes = serde_json::to_vec(body).map_err(|e| unsent(Error::Other(e.to_string())))?;
         let request = self.request(Method::Post, path, "application/json", Some(bytes));
-        let mut response = self.transport.send(request).map_err(|e| self.transport_error(e, what))?;
+        let mut response = self.transport.send(request).map_err(|e| PostFailure {
+            may_have_arrived: e.may_have_arrived(),
+            error: e.to_error(what, &self.settings.base_url),
+        })?;
         if !(200..300).contains(&response.status) {
-            return Err(self.status_error(&mut response, what));
+            let error = self.status_error(&mut response, what);
+            return Err(if response.status >= 500 { maybe_sent(error) } else { unsent(error) });
         }
-        let body = response
-            .read_limited(16 * 1024 * 1024)
-            .map_err(|e| Error::Network(format!("reading the response for {what} failed: {e}")))?;
-        let env: Envelope<T> = serde_json::from_slice(&body)
-            .map_err(|e| Error::Upstream(format!("dbt Cloud answered {what} with unexpected JSON ({e})")))?;
-        env.data.ok_or_else(|| Error::Upstream(format!("dbt Cloud returned no data for {what}")))
+        let body = response.read_limited(16 * 1024 * 1024).map_err(|e| maybe_sent(self.body_error(&e, what)))?;
+        let env: Envelope<T> = serde_json::from_slice(&body).map_err(|e| {
+            maybe_sent(Error::Upstream(format!("dbt Cloud answered {what} with unexpected JSON ({e})")))
+        })?;
+        env.data.ok_or_else(|| maybe_sent(Error::Upstream(format!("dbt Cloud returned no data for {what}"))))
     }
 
-    /// Sends a GET, retrying 429, 5xx and transport failures within the policy.
-    fn send_get(&self, path: &str, accept: &str, what: &str) -> Result<Response> {
+    /// Sends a GET, retrying 429, 5xx and transient transport failures within
+    /// the policy. A 404 is `Ok(None)` when `missing_ok`.
+    fn send_get(&self, path: &str, accept: &str, what: &str, missing_ok: bool) -> Result<Option<Response>> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let last = attempt >= self.retry.max_attempts;
             let outcome = self.transport.send(self.request(Method::Get, path, accept, None));
-            let (error, wait) = match outcome {
-                Ok(r) if (200..300).contains(&r.status) => return Ok(r),
-                Ok(mut r) if r.status == 429 => {
-                    let asked = retry_after(&r);
-                    let e = self.status_error(&mut r, what);
-                    let wait =
-                        asked.unwrap_or_else(|| self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()));
-                    (e, wait)
-                }
-                Ok(mut r) if r.status >= 500 => {
-                    let e = self.status_error(&mut r, what);
-                    (e, self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()))
-                }
+            let (error, asked) = match outcome {
+                Ok(r) if (200..300).contains(&r.status) => return Ok(Some(r)),
+                Ok(r) if r.status == 404 && missing_ok => return Ok(None),
+                Ok(mut r) if r.status == 429 => (self.status_error(&mut r, what), retry_after(&r, self.clock)),
+                Ok(mut r) if r.status >= 500 => (self.status_error(&mut r, what), None),
                 Ok(mut r) => return Err(self.status_error(&mut r, what)),
-                Err(e @ (TransportError::Timeout(_) | TransportError::Connect(_) | TransportError::Ambiguous(_))) => {
-                    (self.transport_error(e, what), self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()))
-                }
-                Err(e) => return Err(self.transport_error(e, what)),
+                Err(e) if e.is_transient() => (e.to_error(what, &self.settings.base_url), None),
+                Err(e) => return Err(e.to_error(what, &self.settings.base_url)),
             };
-            if last || waited + wait > self.retry.budget {
+            let wait = asked.unwrap_or_else(|| self.retry.backoff(attempt, self.jitter.borrow_mut().next_u64()));
+            let total = waited.checked_add(wait);
+            if attempt >= self.retry.max_attempts || total.is_none_or(|t| t > self.retry.budget) {
                 return Err(error);
             }
-            self.log.log(
-                Level::Warn,
-                &format!("{what}: {} (attempt {attempt}); retrying in {:.1}s", error.message(), wait.as_secs_f64()),
-            );
-            std::thread::sleep(wait);
+            self.log.warn(&format!(
+                "{what}: {} (attempt {attempt}); retrying in {:.1}s",
+                error.message(),
+                wait.as_secs_f64()
+            ));
+            self.clock.sleep(wait);
             waited += wait;
         }
     }
 
-    fn transport_error(&self, e: TransportError, what: &str) -> Error {
-        let base = &self.settings.base_url;
-        match e {
-            TransportError::Denied(m) => Error::NetworkDenied(format!(
-                "the host's sandbox policy does not allow requests to {base} ({m}); allow this host in the plugin's network policy"
-            )),
-            TransportError::Timeout(m) => Error::Timeout(format!("{what}: {base} did not answer in time ({m})")),
-            TransportError::Connect(m) => {
-                Error::Network(format!("{what}: could not reach {base} ({m}); check the access URL and the network"))
-            }
-            TransportError::Ambiguous(m) => Error::Network(format!("{what}: the request to {base} broke off ({m})")),
-            TransportError::Other(m) => Error::Network(format!("{what}: request to {base} failed ({m})")),
+    /// The error of a failed body read: the transport's, when it was one.
+    fn body_error(&self, e: &std::io::Error, what: &str) -> Error {
+        match TransportError::from_io(e) {
+            Some(t) => t.to_error(what, &self.settings.base_url),
+            None => Error::Network(format!("reading the response for {what} failed: {e}")),
         }
     }
 
@@ -210,17 +354,13 @@ impl<'a> Client<'a> {
     fn status_error(&self, response: &mut Response, what: &str) -> Error {
         let status = response.status;
         let body = response.read_limited(ERROR_BODY_LIMIT).unwrap_or_default();
-        let said = server_message(&body);
-        let said = self.settings.token.scrub(&said);
-        let detail = if said.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {said}") };
-        let lower = said.to_ascii_lowercase();
+        let said = ServerMessage::parse(&body);
+        let detail = said.describe(status, &self.settings.token);
         let base = &self.settings.base_url;
         match status {
-            401 | 403 if lower.contains("unpaid") || lower.contains("not accessible") || lower.contains("plan") => {
-                Error::ApiNotEnabled(format!(
-                    "{what}: the account's plan does not include API access ({detail}); API access needs a Team or Enterprise plan"
-                ))
-            }
+            401 if said.user == UNPAID_ACCOUNT_MESSAGE => Error::ApiNotEnabled(format!(
+                "{what}: the account's plan does not include API access ({detail}); API access needs a Team or Enterprise plan"
+            )),
             401 if self.settings.on_legacy_host() => Error::Unauthorized(format!(
                 "{what}: {base} refused the token ({detail}). Accounts with their own access URL \
                  (e.g. https://ab123.us1.dbt.com, under Account settings > Access URLs) must use it: \
@@ -237,7 +377,7 @@ impl<'a> Client<'a> {
                 "{what} was not found on {base} ({detail}); check the id, and that the token may see it"
             )),
             429 => Error::RateLimited {
-                retry_after_secs: retry_after(response).map(|d| d.as_secs().min(u32::MAX as u64) as u32),
+                retry_after_secs: retry_after(response, self.clock).map(|d| d.as_secs().min(u32::MAX as u64) as u32),
                 message: format!("{what}: dbt Cloud is rate limiting requests ({detail}); try again in a few minutes"),
             },
             s if s >= 500 => Error::Upstream(format!("{what}: dbt Cloud failed ({detail}); try again later")),
@@ -252,27 +392,49 @@ impl<'a> Client<'a> {
 
 /// How long a 429 asks us to wait: `Retry-After` (seconds or HTTP date), or
 /// dbt Cloud's `x-rate-limit-retry-after-seconds`.
-fn retry_after(response: &Response) -> Option<Duration> {
+fn retry_after(response: &Response, clock: &dyn Clock) -> Option<Duration> {
     response
         .header("retry-after")
         .or_else(|| response.header("x-rate-limit-retry-after-seconds"))
-        .and_then(|v| parse_retry_after(v, now_unix()))
+        .and_then(|v| parse_retry_after(v, clock.unix_millis() / 1000))
 }
 
-/// The message of an error envelope, or a short snippet of a non-JSON body.
-fn server_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct ErrorEnvelope {
-        status: Option<super::models::Status>,
-    }
-    match serde_json::from_slice::<ErrorEnvelope>(body) {
-        Ok(ErrorEnvelope { status: Some(s) }) => {
-            let user = s.user_message.unwrap_or_default();
-            let dev = s.developer_message.unwrap_or_default();
-            if dev.is_empty() || dev == user { user } else { format!("{user} ({dev})") }
+/// What an error body says: the envelope's messages, or a snippet of a body
+/// that is not an envelope.
+#[derive(Debug, Default, PartialEq)]
+struct ServerMessage {
+    user: String,
+    developer: String,
+    snippet: String,
+}
+
+impl ServerMessage {
+    fn parse(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct ErrorEnvelope {
+            status: Option<super::models::Status>,
         }
-        _ if body.is_empty() => String::new(),
-        _ => format!("non-JSON body: {}", snippet(body)),
+        match serde_json::from_slice::<ErrorEnvelope>(body) {
+            Ok(ErrorEnvelope { status: Some(s) }) => ServerMessage {
+                user: s.user_message.unwrap_or_default().trim().to_string(),
+                developer: s.developer_message.unwrap_or_default().trim().to_string(),
+                snippet: String::new(),
+            },
+            _ => ServerMessage { snippet: snippet(body), ..ServerMessage::default() },
+        }
+    }
+
+    /// `HTTP 404: Not found. (detail)`, with the token scrubbed.
+    fn describe(&self, status: u16, token: &crate::token::ApiToken) -> String {
+        let said = if !self.snippet.is_empty() {
+            format!("non-JSON body: {}", self.snippet)
+        } else if self.developer.is_empty() || self.developer == self.user {
+            self.user.clone()
+        } else {
+            format!("{} ({})", self.user, self.developer)
+        };
+        let said = token.scrub(&said);
+        if said.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {said}") }
     }
 }
 
@@ -297,18 +459,4 @@ pub fn encode(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_bodies_become_short_messages() {
-        let env = br#"{"status":{"code":404,"is_success":false,"user_message":"Not found.","developer_message":""},"data":null}"#;
-        assert_eq!(server_message(env), "Not found.");
-        assert_eq!(
-            server_message(b"<html><body>Bad gateway</body></html>"),
-            "non-JSON body: <html><body>Bad gateway</body></html>"
-        );
-        assert_eq!(server_message(b""), "");
-        assert_eq!(encode("feature/x y"), "feature%2Fx%20y");
-    }
-}
+mod tests;

@@ -55,9 +55,9 @@ pub struct Pagination {
 /// An account.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Account {
-    /// Id.
+    /// The account id (up to 14 digits on cell-based hosts).
     pub id: u64,
-    /// Name.
+    /// The account's display name.
     #[serde(default)]
     pub name: String,
     /// Plan (`developer`, `team`, `enterprise`...).
@@ -77,9 +77,9 @@ pub struct Account {
 /// A project.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Project {
-    /// Id.
+    /// The project id.
     pub id: u64,
-    /// Name.
+    /// The project's display name.
     #[serde(default)]
     pub name: String,
     /// 1 active, 2 deleted.
@@ -96,18 +96,18 @@ pub struct Project {
 /// A job definition.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
-    /// Id.
+    /// The job definition id.
     pub id: u64,
-    /// Name.
+    /// The job's display name ("Nightly build").
     #[serde(default)]
     pub name: String,
-    /// The project.
+    /// The project the job belongs to.
     #[serde(default)]
     pub project_id: Option<u64>,
-    /// The environment.
+    /// The environment the job runs in.
     #[serde(default)]
     pub environment_id: Option<u64>,
-    /// The dbt commands.
+    /// The dbt commands it runs, one per step (`dbt build --select x`).
     #[serde(default)]
     pub execute_steps: Vec<String>,
     /// Whether a `dbt docs generate` step is appended.
@@ -127,7 +127,7 @@ pub struct Job {
     pub environment: Option<Environment>,
 }
 
-/// An environment.
+/// The environment of a job (with `include_related=environment`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Environment {
     /// `production`, `staging` or none (general deployment).
@@ -138,12 +138,12 @@ pub struct Environment {
 /// A run of a job.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Run {
-    /// Id.
+    /// The run id (up to 14 digits).
     pub id: u64,
-    /// The job.
+    /// The job definition it ran.
     #[serde(default)]
     pub job_definition_id: Option<u64>,
-    /// The project.
+    /// The project it belongs to.
     #[serde(default)]
     pub project_id: Option<u64>,
     /// 1 queued, 2 starting, 3 running, 10 success, 20 error, 30 cancelled.
@@ -155,40 +155,66 @@ pub struct Run {
     /// Why it ended as it did.
     #[serde(default)]
     pub status_message: Option<String>,
-    /// Its page in the UI.
+    /// Its page in the dbt Cloud UI.
     #[serde(default)]
     pub href: Option<String>,
-    /// The branch built.
+    /// The git branch it built.
     #[serde(default)]
     pub git_branch: Option<String>,
-    /// The commit built.
+    /// The git commit it built.
     #[serde(default)]
     pub git_sha: Option<String>,
     /// When it finished (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
     #[serde(default)]
     pub finished_at: Option<String>,
-    /// Whether artifacts were saved.
+    /// Whether the run saved its artifacts (false when it failed early).
     #[serde(default)]
     pub artifacts_saved: Option<bool>,
-    /// Whether docs were generated.
+    /// Whether a `dbt docs generate` step wrote catalog.json.
     #[serde(default)]
     pub has_docs_generated: Option<bool>,
-    /// Whether sources.json was generated.
+    /// Whether a `dbt source freshness` step wrote sources.json.
     #[serde(default)]
     pub has_sources_generated: Option<bool>,
     /// Steps, with `include_related=run_steps`.
     #[serde(default)]
     pub run_steps: Option<Vec<RunStep>>,
+    /// What started it, with `include_related=trigger`.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
 }
 
-/// Run status codes.
+/// What started a run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Trigger {
+    /// The cause given when the run was started ("Scheduled", or the text a
+    /// `POST .../run/` sent); model-sync puts its sync id in it.
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// Run status codes (`Run::status`); below 10 the run has not finished.
 pub mod status {
-    /// Success.
+    /// The run finished and every step succeeded.
     pub const SUCCESS: i64 = 10;
-    /// Error.
+    /// A step failed.
     pub const ERROR: i64 = 20;
-    /// Cancelled.
+    /// Someone (or a deadline) cancelled the run.
     pub const CANCELLED: i64 = 30;
+}
+
+/// The dbt subcommand words of a command line, up to the first flag:
+/// `dbt --debug source freshness --select x` gives `["source", "freshness"]`.
+pub fn dbt_words(command: &str) -> Vec<&str> {
+    let mut words = command.split_whitespace().skip_while(|w| *w == "dbt" || w.starts_with('-'));
+    let mut out = Vec::new();
+    for w in words.by_ref() {
+        if w.starts_with('-') {
+            break;
+        }
+        out.push(w);
+    }
+    out
 }
 
 /// A step of a run.
@@ -217,9 +243,10 @@ impl RunStep {
         Some(&rest[..end])
     }
 
-    /// The dbt subcommand (`build`, `run`, `docs`, `source`...).
-    pub fn dbt_subcommand(&self) -> Option<&str> {
-        self.dbt_command()?.split_whitespace().find(|w| *w != "dbt" && !w.starts_with('-'))
+    /// The dbt subcommand words of the step (see [`dbt_words`]); empty for
+    /// steps that run no dbt command, such as cloning the repository.
+    pub fn dbt_words(&self) -> Vec<&str> {
+        self.dbt_command().map(dbt_words).unwrap_or_default()
     }
 
     /// The last `lines` non-empty lines of the step's log.
@@ -239,14 +266,14 @@ mod tests {
         let s =
             RunStep { index: Some(4), name: "Invoke dbt with `dbt build --select x`".into(), status: None, logs: None };
         assert_eq!(s.dbt_command(), Some("dbt build --select x"));
-        assert_eq!(s.dbt_subcommand(), Some("build"));
+        assert_eq!(s.dbt_words(), vec!["build"]);
         let s = RunStep {
             index: Some(1),
             name: "Clone git repository".into(),
             status: None,
             logs: Some("cloning\n\n  one\ntwo\n".into()),
         };
-        assert_eq!(s.dbt_subcommand(), None);
+        assert!(s.dbt_words().is_empty());
         assert_eq!(s.log_tail(2).as_deref(), Some("  one\ntwo"));
     }
 

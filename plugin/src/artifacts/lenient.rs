@@ -201,21 +201,3 @@ mod tests {
         assert_eq!(d.description, None);
     }
 }
-
-std::thread_local! {
-    static KEEP_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-}
-
-/// Whether [`code`] keeps SQL text (set around a parse with [`with_code`]).
-pub fn with_code<R>(keep: bool, f: impl FnOnce() -> R) -> R {
-    let before = KEEP_CODE.with(|k| k.replace(keep));
-    let out = f();
-    KEEP_CODE.with(|k| k.set(before));
-    out
-}
-
-/// SQL text: kept as [`opt_string`] when code is wanted, otherwise skipped
-/// without being copied, so that memory does not grow with the project's code.
-pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    if KEEP_CODE.with(|k| k.get()) { opt_string(d) } else { de::Deserialize::deserialize(d).map(|_: IgnoredAny| None) }
-}

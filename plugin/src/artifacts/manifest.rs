@@ -1,44 +1,77 @@
 //! manifest.json (schema v1 to v12, newer read best-effort): the project's
 //! resources, their configuration, columns and lineage.
 
+use std::marker::PhantomData;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny};
 
 use super::Metadata;
 use super::lenient;
 
+/// How the parser treats SQL text (`raw_code`, `compiled_code`): a type
+/// parameter of [`Manifest`], so that the choice is explicit in every parse.
+pub trait CodePolicy {
+    /// Reads one SQL field.
+    fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>;
+}
+
+/// Keep SQL text, as the catalog's `raw_code` and `compiled_code`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeepCode;
+
+/// Skip SQL text without copying it, so that memory does not grow with the
+/// project's code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SkipCode;
+
+impl CodePolicy for KeepCode {
+    fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        lenient::opt_string(d)
+    }
+}
+
+impl CodePolicy for SkipCode {
+    fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| None)
+    }
+}
+
 /// The parts of a manifest the catalog needs. `macros`, `docs`, `disabled`,
-/// `parent_map`, `child_map` and the rest are skipped without being kept.
+/// `parent_map`, `child_map` and the rest are skipped without being kept; SQL
+/// is kept or skipped as `C` says.
 #[derive(Debug, Default, Deserialize)]
-pub struct Manifest {
+#[serde(bound = "")]
+pub struct Manifest<C: CodePolicy = KeepCode> {
     /// Schema version and the writing dbt.
     #[serde(default)]
     pub metadata: Metadata,
     /// Models, seeds, snapshots, tests, analyses, operations.
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub nodes: Vec<Resource>,
+    pub nodes: Vec<Resource<C>>,
     /// Sources.
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub sources: Vec<Resource>,
+    pub sources: Vec<Resource<C>>,
     /// Exposures.
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub exposures: Vec<Resource>,
+    pub exposures: Vec<Resource<C>>,
     /// Metrics.
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub metrics: Vec<Resource>,
+    pub metrics: Vec<Resource<C>>,
     /// Semantic models (v10+).
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub semantic_models: Vec<Resource>,
+    pub semantic_models: Vec<Resource<C>>,
     /// Saved queries (v11+).
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub saved_queries: Vec<Resource>,
+    pub saved_queries: Vec<Resource<C>>,
     /// Unit tests (v12+).
     #[serde(default, deserialize_with = "lenient::map_values")]
-    pub unit_tests: Vec<Resource>,
+    pub unit_tests: Vec<Resource<C>>,
 }
 
-impl Manifest {
+impl<C: CodePolicy> Manifest<C> {
     /// Every resource, in document order per section.
-    pub fn into_resources(self) -> impl Iterator<Item = Resource> {
+    pub fn into_resources(self) -> impl Iterator<Item = Resource<C>> {
         self.nodes
             .into_iter()
             .chain(self.sources)
@@ -52,7 +85,8 @@ impl Manifest {
 
 /// Any resource of a manifest: the union of the fields the catalog reads.
 #[derive(Debug, Default, Deserialize)]
-pub struct Resource {
+#[serde(bound = "")]
+pub struct Resource<C: CodePolicy = KeepCode> {
     /// `model.pkg.name` and the like.
     #[serde(default, deserialize_with = "lenient::string")]
     pub unique_id: String,
@@ -105,10 +139,10 @@ pub struct Resource {
     #[serde(default)]
     pub depends_on: Option<DependsOn>,
     /// SQL as written (`raw_sql` before v7).
-    #[serde(default, alias = "raw_sql", deserialize_with = "lenient::code")]
+    #[serde(default, alias = "raw_sql", deserialize_with = "C::code")]
     pub raw_code: Option<String>,
     /// SQL as compiled (`compiled_sql` before v7).
-    #[serde(default, alias = "compiled_sql", deserialize_with = "lenient::code")]
+    #[serde(default, alias = "compiled_sql", deserialize_with = "C::code")]
     pub compiled_code: Option<String>,
     /// Generic tests: which test.
     #[serde(default)]
@@ -137,6 +171,9 @@ pub struct Resource {
     /// Semantic models: the relation they read.
     #[serde(default)]
     pub node_relation: Option<NodeRelation>,
+    /// Which [`CodePolicy`] read the SQL fields.
+    #[serde(skip)]
+    pub code_policy: PhantomData<C>,
 }
 
 /// Node config: an open map of which the catalog reads a few keys.
@@ -211,13 +248,13 @@ pub struct TestKwargs {
     pub column_name: Option<String>,
 }
 
-/// An owner.
+/// The owner of an exposure or group.
 #[derive(Debug, Default, Deserialize)]
 pub struct Owner {
-    /// Name.
+    /// The owner's name, when given.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub name: Option<String>,
-    /// Email.
+    /// The owner's email, when given (used when there is no name).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub email: Option<String>,
 }
@@ -225,16 +262,16 @@ pub struct Owner {
 /// `node_relation` of semantic models.
 #[derive(Debug, Default, Deserialize)]
 pub struct NodeRelation {
-    /// Alias.
+    /// The relation's alias (table name).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub alias: Option<String>,
-    /// Schema.
+    /// The warehouse schema of the relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub schema_name: Option<String>,
-    /// Database.
+    /// The warehouse database of the relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub database: Option<String>,
-    /// Quoted relation.
+    /// The fully quoted relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub relation_name: Option<String>,
 }
@@ -263,5 +300,8 @@ mod tests {
         let m: Manifest = crate::artifacts::parse("manifest.json", v12.as_bytes()).unwrap();
         assert_eq!(m.nodes[0].primary_key, vec!["id"]);
         assert_eq!(m.nodes[0].description, "");
+        assert_eq!(m.nodes[0].raw_code.as_deref(), Some("select 2"));
+        let skipped: Manifest<SkipCode> = crate::artifacts::parse("manifest.json", v12.as_bytes()).unwrap();
+        assert_eq!((skipped.nodes[0].raw_code.as_deref(), skipped.nodes[0].primary_key.len()), (None, 1));
     }
 }

@@ -59,7 +59,8 @@ impl Metadata {
     }
 }
 
-/// Counts bytes as they are read and reports them.
+/// A reader that counts the bytes read through it and reports the count
+/// about every MiB (for download progress).
 pub struct Counting<R, F> {
     inner: R,
     /// Bytes read so far.
@@ -101,7 +102,13 @@ pub fn parse<T: DeserializeOwned>(artifact: &str, body: impl Read) -> Result<T> 
 fn json_error(artifact: &str, e: serde_json::Error) -> Error {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Io => Error::Network(format!("downloading {artifact} broke off: {e}")),
+        Category::Io => {
+            let io = std::io::Error::from(e);
+            match crate::http::TransportError::from_io(&io) {
+                Some(t) => t.to_error(&format!("downloading {artifact}"), "dbt Cloud"),
+                None => Error::Network(format!("downloading {artifact} broke off: {io}")),
+            }
+        }
         Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
         Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
         Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),

@@ -117,6 +117,22 @@ impl Bench {
     }
 }
 
+impl Drop for Bench {
+    /// Fails the test if the plugin sent a request the emulator has no route for.
+    fn drop(&mut self) {
+        let unrouted: Vec<String> = self
+            .emulator
+            .requests()
+            .iter()
+            .filter(|r| !r.routed)
+            .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+            .collect();
+        if !unrouted.is_empty() && !std::thread::panicking() {
+            panic!("requests the emulator has no route for: {unrouted:?}");
+        }
+    }
+}
+
 /// Default sync options.
 pub fn options() -> api::SyncOptions {
     model_sync_host::sync_options("test")

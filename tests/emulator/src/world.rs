@@ -114,13 +114,13 @@ pub struct World {
 /// The bundled jaffle-shop artifacts, from a real dbt 1.11 run.
 pub mod jaffle {
     /// manifest.json (v12).
-    pub const MANIFEST: &[u8] = include_bytes!("../fixtures/jaffle-shop/manifest.json");
+    pub const MANIFEST: &[u8] = include_bytes!("../../fixtures/jaffle-shop/manifest.json");
     /// run_results.json of `dbt build` (v6).
-    pub const RUN_RESULTS: &[u8] = include_bytes!("../fixtures/jaffle-shop/run_results.json");
+    pub const RUN_RESULTS: &[u8] = include_bytes!("../../fixtures/jaffle-shop/run_results.json");
     /// catalog.json (v1).
-    pub const CATALOG: &[u8] = include_bytes!("../fixtures/jaffle-shop/catalog.json");
+    pub const CATALOG: &[u8] = include_bytes!("../../fixtures/jaffle-shop/catalog.json");
     /// sources.json (v3).
-    pub const SOURCES: &[u8] = include_bytes!("../fixtures/jaffle-shop/sources.json");
+    pub const SOURCES: &[u8] = include_bytes!("../../fixtures/jaffle-shop/sources.json");
 }
 
 /// run_results.json as a trailing `dbt docs generate` step writes it: no test outcomes.

@@ -27,6 +27,13 @@ fn error(status: u16, message: &str) -> Response {
     )
 }
 
+/// The answer to a request the emulator has no route for: a 500 that names
+/// it, so that a test sending it fails with the reason in view.
+fn unrouted(req: &Request) -> Response {
+    let query: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    error(500, &format!("the emulator has no route for {} {}?{}", req.method, req.path, query.join("&")))
+}
+
 fn not_found() -> Response {
     error(404, "The requested resource was not found.")
 }
@@ -123,6 +130,12 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
         );
     }
     let account_ok = |id: &str| id.parse::<u64>().ok() == Some(world.account_id);
+    if let ["api", _, "accounts", a, ..] = segments.as_slice()
+        && !account_ok(a)
+    {
+        // dbt Cloud answers 404, not 403, for another account's objects.
+        return (not_found(), true);
+    }
     let get = req.method == "GET";
     let post = req.method == "POST";
     let response = match segments.as_slice() {
@@ -220,10 +233,7 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
                 None => error(404, &format!("No artifact {name} found for this run.")),
             }
         }
-        _ if segments.first() == Some(&"api") => not_found(),
-        _ => {
-            return (Response::raw(404, "text/plain", b"not found".to_vec()), false);
-        }
+        _ => return (unrouted(req), false),
     };
     (response, true)
 }

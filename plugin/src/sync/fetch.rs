@@ -1,0 +1,132 @@
+//! Downloading and parsing the artifacts of the chosen runs, as streams.
+
+use serde::de::DeserializeOwned;
+
+use crate::api::Client;
+use crate::api::models::Run;
+use crate::artifacts::manifest::{CodePolicy, Manifest};
+use crate::artifacts::{self, Counting, Metadata};
+use crate::catalog::Inputs;
+use crate::error::{Error, Result};
+use crate::history::RunUsed;
+use crate::log::Logger;
+use crate::purpose::Purpose;
+use crate::runs;
+
+use super::Notes;
+use super::choose::{ChosenRuns, run_used};
+
+/// The parsed artifacts of a sync's runs, and which runs gave which files.
+pub struct Fetched<C: CodePolicy> {
+    /// The docs run's manifest.
+    pub manifest: Manifest<C>,
+    /// Run results, freshness and warehouse catalog, where the runs had them.
+    pub inputs: Inputs,
+    /// The runs read, with the artifacts each gave.
+    pub runs: Vec<RunUsed>,
+}
+
+/// Downloads and parses every artifact of `chosen`; SQL is kept or skipped as `C` says.
+pub fn fetch<C: CodePolicy>(
+    client: &Client,
+    chosen: &ChosenRuns,
+    notes: &mut Notes,
+    log: &Logger,
+) -> Result<Fetched<C>> {
+    let docs = &chosen.docs;
+    let mut names = vec!["manifest.json".to_string()];
+    let manifest: Manifest<C> = download(client, log, docs.id, "manifest.json", None)?
+        .ok_or_else(|| Error::NotFound(format!("run {} saved no manifest.json; the sync needs it", docs.id)))?;
+    check_version(&manifest.metadata, "manifest.json", "manifest", notes, log)?;
+    let run_results = run_results(client, docs, notes, log)?;
+    if run_results.is_some() {
+        names.push("run_results.json".into());
+    }
+    let warehouse: Option<artifacts::warehouse::WarehouseCatalog> =
+        download(client, log, docs.id, "catalog.json", None)?;
+    match &warehouse {
+        Some(_) => names.push("catalog.json".into()),
+        None => log.info("no catalog.json in the docs run: column types only where documented"),
+    }
+    let mut runs = vec![run_used(docs, Purpose::Docs, names)];
+    let sources = match &chosen.freshness {
+        Some(run) => freshness(client, run, notes, log)?,
+        None => None,
+    };
+    if let (Some(run), Some(_)) = (&chosen.freshness, &sources) {
+        runs.push(run_used(run, Purpose::Freshness, vec!["sources.json".into()]));
+    }
+    Ok(Fetched { manifest, inputs: Inputs { run_results, sources, warehouse }, runs })
+}
+
+/// run_results.json of the docs run's build step (a trailing `docs generate`
+/// step writes one without test outcomes).
+fn run_results(
+    client: &Client,
+    run: &Run,
+    notes: &mut Notes,
+    log: &Logger,
+) -> Result<Option<artifacts::run_results::RunResults>> {
+    let step = runs::results_step(run);
+    let Some(results) = download::<artifacts::run_results::RunResults>(client, log, run.id, "run_results.json", step)?
+    else {
+        notes.warn(log, format!("run {} has no run_results.json: no run statuses or test results", run.id));
+        return Ok(None);
+    };
+    check_version(&results.metadata, "run_results.json", "run-results", notes, log)?;
+    if !results.executes_nodes() {
+        notes.warn(
+            log,
+            format!(
+                "run_results.json of run {} comes from `dbt {}`, which runs no models or tests: no run statuses",
+                run.id,
+                results.which().unwrap_or("?")
+            ),
+        );
+    }
+    Ok(Some(results))
+}
+
+/// sources.json of the freshness run: of its last step, else of the step that
+/// ran `dbt source freshness`.
+fn freshness(
+    client: &Client,
+    run: &Run,
+    notes: &mut Notes,
+    log: &Logger,
+) -> Result<Option<artifacts::sources::Sources>> {
+    let mut found: Option<artifacts::sources::Sources> = download(client, log, run.id, "sources.json", None)?;
+    if found.is_none()
+        && let Some(step) = runs::freshness_step(run)
+    {
+        found = download(client, log, run.id, "sources.json", Some(step))?;
+    }
+    match &found {
+        Some(s) => check_version(&s.metadata, "sources.json", "sources", notes, log)?,
+        None => notes.warn(log, format!("freshness run {} has no sources.json: no freshness data", run.id)),
+    }
+    Ok(found)
+}
+
+fn check_version(metadata: &Metadata, artifact: &str, kind: &str, notes: &mut Notes, log: &Logger) -> Result<()> {
+    if let Some(w) = metadata.check(artifact, kind)? {
+        notes.warn(log, w);
+    }
+    Ok(())
+}
+
+/// Downloads and parses an artifact of a run as a stream, reporting progress;
+/// none when the run does not have it.
+fn download<T: DeserializeOwned>(
+    client: &Client,
+    log: &Logger,
+    run_id: u64,
+    name: &str,
+    step: Option<u32>,
+) -> Result<Option<T>> {
+    log.debug(&format!("downloading {name} of run {run_id}"));
+    let label = format!("download {name}");
+    client.artifact(run_id, name, step, |body| {
+        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, None)))
+    })
+}
