@@ -1,7 +1,7 @@
 //! Every conversion between the WIT types and the host's Rust types, as
 //! `From` impls in one place.
 
-use crate::api;
+use crate::bindings::exports::modelsync::plugin::model_sync as api;
 use crate::bindings::modelsync::plugin::host as host_api;
 use crate::error::{ErrorKind, ErrorParts};
 use crate::kv::KvError;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::api;
+use crate::bindings::exports::modelsync::plugin::model_sync as api;
 
 /// The cases of the WIT `error` variant, each a thing a user can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

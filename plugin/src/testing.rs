@@ -66,6 +66,9 @@ impl Reply {
     }
 }
 
+/// A request as the fake saw it: method, path with query, body.
+pub type Sent = (Method, String, Option<Vec<u8>>);
+
 struct Expected {
     method: Method,
     path: String,
@@ -77,7 +80,7 @@ struct Expected {
 #[derive(Default)]
 pub struct FakeTransport {
     script: RefCell<VecDeque<Expected>>,
-    sent: RefCell<Vec<(Method, String, Option<Vec<u8>>)>>,
+    sent: RefCell<Vec<Sent>>,
 }
 
 impl FakeTransport {
@@ -97,7 +100,7 @@ impl FakeTransport {
     }
 
     /// Every request sent so far: method, path and body.
-    pub fn sent(&self) -> Vec<(Method, String, Option<Vec<u8>>)> {
+    pub fn sent(&self) -> Vec<Sent> {
         self.sent.borrow().clone()
     }
 

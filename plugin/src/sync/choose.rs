@@ -10,7 +10,8 @@ use crate::purpose::Purpose;
 use crate::trigger::{self, WaitOptions};
 use crate::{runs, time};
 
-use super::{Notes, SyncOptions};
+use super::notes::Notes;
+use super::options::SyncOptions;
 
 /// The runs whose artifacts a sync reads.
 pub struct ChosenRuns {

@@ -13,8 +13,8 @@ use crate::log::Logger;
 use crate::purpose::Purpose;
 use crate::runs;
 
-use super::Notes;
 use super::choose::{ChosenRuns, run_used};
+use super::notes::Notes;
 
 /// The parsed artifacts of a sync's runs, and which runs gave which files.
 pub struct Fetched<C: CodePolicy> {

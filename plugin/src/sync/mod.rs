@@ -4,6 +4,8 @@
 
 mod choose;
 mod fetch;
+mod notes;
+mod options;
 
 use crate::api::Client;
 use crate::artifacts::manifest::{CodePolicy, KeepCode, SkipCode};
@@ -15,42 +17,8 @@ use crate::log::{Level, Logger};
 use crate::time;
 
 use choose::ChosenRuns;
-
-/// How to choose runs and what to keep (the WIT `sync-options`).
-#[derive(Debug, Clone, Default)]
-pub struct SyncOptions {
-    /// Sync this run of the docs job (a pull request's CI run, or a failed
-    /// run whose artifacts are wanted) instead of the newest usable one.
-    pub run_id: Option<u64>,
-    /// Sync the newest usable docs run built from this git branch.
-    pub git_branch: Option<String>,
-    /// Start the docs job in dbt Cloud and sync the run it makes.
-    pub run_job: bool,
-    /// With `run_job`: the longest wait for the run, seconds (default an hour).
-    pub wait_timeout_secs: Option<u32>,
-    /// With `run_job`: cancel the run when the wait times out.
-    pub cancel_on_timeout: bool,
-    /// Download again even if the runs are those the previous sync read.
-    pub force: bool,
-    /// Keep raw and compiled SQL in the catalog.
-    pub include_code: bool,
-    /// Who asked (`cli`, a user name, `schedule`); recorded with the sync.
-    pub triggered_by: String,
-}
-
-/// The warnings a sync gathers for its record, also sent to the log.
-#[derive(Debug, Default)]
-pub struct Notes {
-    warnings: Vec<String>,
-}
-
-impl Notes {
-    /// Logs a warning and keeps it for the sync's record.
-    pub fn warn(&mut self, log: &Logger, message: String) {
-        log.warn(&message);
-        self.warnings.push(message);
-    }
-}
+use notes::Notes;
+pub use options::SyncOptions;
 
 /// Runs a sync and records it. The record is written when the sync starts
 /// (status running) and again when it ends, so an interrupted sync shows.
@@ -72,7 +40,7 @@ pub fn run(
     let mut notes = Notes::default();
     let outcome = perform(client, connection, options, history, &mut notes, &mut record, log);
     record.finished_at = Some(time::now_rfc3339(clock));
-    record.warnings = notes.warnings;
+    record.warnings = notes.into_warnings();
     match outcome {
         Ok(catalog) => {
             record.counts = catalog.counts();
