@@ -31,7 +31,7 @@ pub enum Error {
     RateLimited {
         /// Seconds the backend asked us to wait.
         retry_after_secs: Option<u32>,
-        /// What happened.
+        /// What happened and when to try again.
         message: String,
     },
     /// The backend could not be reached.
@@ -48,7 +48,7 @@ pub enum Error {
     RunFailed(String),
     /// The history store failed.
     Storage(String),
-    /// Anything else.
+    /// Anything else; the message says what. Not meant to be parsed.
     Other(String),
 }
 

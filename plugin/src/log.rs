@@ -85,7 +85,7 @@ impl<'a> Logger<'a> {
         self.log(Level::Warn, message);
     }
 
-    /// Reports progress.
+    /// Reports progress of a step to the sink (not kept in the history).
     pub fn progress(&self, step: &str, done: u64, total: Option<u64>) {
         self.sink.progress(step, done, total);
     }

@@ -29,18 +29,18 @@ pub struct RawSettings {
     pub freshness_job_id: Option<u64>,
 }
 
-/// Validated settings.
+/// Settings after validation: a usable token, a base URL and both ids.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The token.
+    /// The API token, redacted in `Debug`.
     pub token: ApiToken,
     /// `scheme://host[:port]`, no trailing slash.
     pub base_url: String,
     /// Whether `base_url` came from the default rather than the user.
     pub default_host: bool,
-    /// The account.
+    /// The account id (from the settings or the pasted URL).
     pub account_id: u64,
-    /// The project.
+    /// The project id (from the settings or the pasted URL).
     pub project_id: u64,
     /// An explicit docs job.
     pub docs_job_id: Option<u64>,

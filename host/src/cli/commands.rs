@@ -46,7 +46,7 @@ fn failure(kind: &str, message: impl Into<String>) -> Failure {
 pub struct Outcome {
     /// For `--json`.
     pub json: Value,
-    /// Otherwise.
+    /// For people (without `--json`).
     pub text: String,
 }
 

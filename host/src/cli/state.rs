@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 pub struct StoredSettings {
     /// The access URL or pasted URL.
     pub access_url: Option<String>,
-    /// Account.
+    /// The account id.
     pub account_id: Option<u64>,
-    /// Project.
+    /// The project id.
     pub project_id: Option<u64>,
     /// Explicit docs job.
     pub docs_job_id: Option<u64>,

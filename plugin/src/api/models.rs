@@ -9,7 +9,7 @@ pub struct Envelope<T> {
     /// The status block.
     #[serde(default)]
     pub status: Option<Status>,
-    /// The payload.
+    /// The payload: an object, or a list on list endpoints; null on errors.
     pub data: Option<T>,
     /// Pagination and filters.
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct Pagination {
     pub total_count: Option<u64>,
 }
 
-/// An account.
+/// A dbt Cloud account (`GET /api/v2/accounts/{id}/`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Account {
     /// The account id (up to 14 digits on cell-based hosts).
@@ -74,7 +74,7 @@ pub struct Account {
     pub static_subdomain: Option<String>,
 }
 
-/// A project.
+/// A dbt Cloud project (`GET /api/v3/accounts/{a}/projects/{p}/`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Project {
     /// The project id.

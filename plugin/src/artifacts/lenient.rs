@@ -114,15 +114,35 @@ impl<'de> de::Deserialize<'de> for Lenient {
 }
 
 /// Deserializes a JSON object's values into a list, ignoring keys (which dbt
-/// repeats as `unique_id` inside each value); null is an empty list.
+/// repeats as `unique_id` inside each value); null is an empty list, and a
+/// list is taken as it is.
 pub fn map_values<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: de::Deserialize<'de>,
 {
-    struct V<T>(std::marker::PhantomData<T>);
-    impl<'de, T: de::Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Vec<T>;
+    Ok(entries::<D, IgnoredAny, T>(d)?.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Like [`map_values`] but keeps the keys (empty for the items of a list).
+pub fn map_entries<'de, D, T>(d: D) -> Result<Vec<(String, T)>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: de::Deserialize<'de>,
+{
+    entries::<D, String, T>(d)
+}
+
+/// The one visitor of both: an object's entries with keys read as `K`.
+fn entries<'de, D, K, T>(d: D) -> Result<Vec<(K, T)>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: de::Deserialize<'de> + Default,
+    T: de::Deserialize<'de>,
+{
+    struct V<K, T>(std::marker::PhantomData<(K, T)>);
+    impl<'de, K: de::Deserialize<'de> + Default, T: de::Deserialize<'de>> Visitor<'de> for V<K, T> {
+        type Value = Vec<(K, T)>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an object")
         }
@@ -134,44 +154,15 @@ where
         }
         fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
-            while let Some((_, v)) = m.next_entry::<IgnoredAny, T>()? {
-                out.push(v);
+            while let Some(entry) = m.next_entry::<K, T>()? {
+                out.push(entry);
             }
             Ok(out)
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
             while let Some(v) = s.next_element::<T>()? {
-                out.push(v);
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(V(std::marker::PhantomData))
-}
-
-/// Like [`map_values`] but keeps the keys.
-pub fn map_entries<'de, D, T>(d: D) -> Result<Vec<(String, T)>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: de::Deserialize<'de>,
-{
-    struct V<T>(std::marker::PhantomData<T>);
-    impl<'de, T: de::Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Vec<(String, T)>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(entry) = m.next_entry::<String, T>()? {
-                out.push(entry);
+                out.push((K::default(), v));
             }
             Ok(out)
         }

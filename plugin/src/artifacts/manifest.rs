@@ -49,13 +49,13 @@ pub struct Manifest<C: CodePolicy = KeepCode> {
     /// Models, seeds, snapshots, tests, analyses, operations.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub nodes: Vec<Resource<C>>,
-    /// Sources.
+    /// Sources: tables loaded outside dbt.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub sources: Vec<Resource<C>>,
-    /// Exposures.
+    /// Exposures: dashboards and apps that use the project.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub exposures: Vec<Resource<C>>,
-    /// Metrics.
+    /// Metrics of the semantic layer.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub metrics: Vec<Resource<C>>,
     /// Semantic models (v10+).
@@ -93,19 +93,19 @@ pub struct Resource<C: CodePolicy = KeepCode> {
     /// `model`, `source`, `metric`...
     #[serde(default, deserialize_with = "lenient::string")]
     pub resource_type: String,
-    /// The name.
+    /// The resource's name (shared by a model's versions).
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    /// The package.
+    /// The dbt package that defines it.
     #[serde(default, deserialize_with = "lenient::string")]
     pub package_name: String,
     /// The defining file.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub original_file_path: Option<String>,
-    /// Warehouse database.
+    /// The warehouse database of its relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub database: Option<String>,
-    /// Warehouse schema.
+    /// The warehouse schema of its relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub schema: Option<String>,
     /// Relation alias (models, seeds, snapshots).
@@ -120,22 +120,22 @@ pub struct Resource<C: CodePolicy = KeepCode> {
     /// Config: materialization, tags, meta.
     #[serde(default)]
     pub config: Option<Config>,
-    /// Description.
+    /// The documented description; empty when there is none.
     #[serde(default, deserialize_with = "lenient::string")]
     pub description: String,
     /// Label (exposures, metrics).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub label: Option<String>,
-    /// Tags.
+    /// Tags given on the resource itself.
     #[serde(default, deserialize_with = "lenient::string_list")]
     pub tags: Vec<String>,
-    /// Meta map.
+    /// The `meta` map given on the resource (overlays config meta).
     #[serde(default)]
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
     /// Documented columns keyed by name.
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub columns: Vec<ColumnDef>,
-    /// Lineage.
+    /// What the resource is built from.
     #[serde(default)]
     pub depends_on: Option<DependsOn>,
     /// SQL as written (`raw_sql` before v7).
@@ -199,7 +199,7 @@ pub struct ColumnDef {
     /// The name as written in YAML.
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    /// Description.
+    /// The documented description; empty when there is none.
     #[serde(default, deserialize_with = "lenient::string")]
     pub description: String,
     /// Declared type.

@@ -8,7 +8,7 @@ use super::lenient;
 /// The parts of run_results.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
 pub struct RunResults {
-    /// Schema version.
+    /// The schema version and the dbt that wrote the file.
     #[serde(default)]
     pub metadata: Metadata,
     /// One result per node executed.
@@ -35,7 +35,7 @@ impl RunResults {
 /// `args`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Args {
-    /// The subcommand.
+    /// The dbt subcommand that wrote the file (`build`, `generate`...).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub which: Option<String>,
 }
@@ -43,16 +43,16 @@ pub struct Args {
 /// One node's result.
 #[derive(Debug, Default, Deserialize)]
 pub struct NodeResult {
-    /// The node.
+    /// The unique id of the node the result is of.
     #[serde(default, deserialize_with = "lenient::string")]
     pub unique_id: String,
     /// `success`, `error`, `skipped`, `pass`, `fail`, `warn`, `no-op`...
     #[serde(default, deserialize_with = "lenient::string")]
     pub status: String,
-    /// The message.
+    /// dbt's message for the node (an error's text, `SELECT 5`...).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub message: Option<String>,
-    /// Seconds.
+    /// How long the node ran, in seconds.
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub execution_time: Option<f64>,
     /// Failing rows of a test (v2+).

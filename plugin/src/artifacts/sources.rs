@@ -8,7 +8,7 @@ use super::lenient;
 /// The parts of sources.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
 pub struct Sources {
-    /// Schema version.
+    /// The schema version and the dbt that wrote the file.
     #[serde(default)]
     pub metadata: Metadata,
     /// One result per source table.
@@ -19,7 +19,7 @@ pub struct Sources {
 /// A source table's freshness.
 #[derive(Debug, Default, Deserialize)]
 pub struct FreshnessResult {
-    /// The source.
+    /// The unique id of the source table.
     #[serde(default, deserialize_with = "lenient::string")]
     pub unique_id: String,
     /// `pass`, `warn`, `error`, `runtime error` (dbt 2.x capitalizes them).
@@ -34,7 +34,7 @@ pub struct FreshnessResult {
     /// Age in seconds.
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub max_loaded_at_time_ago_in_s: Option<f64>,
-    /// The criteria.
+    /// When the source counts as stale.
     #[serde(default)]
     pub criteria: Option<Criteria>,
     /// The error of a runtime error.
@@ -42,7 +42,7 @@ pub struct FreshnessResult {
     pub error: Option<String>,
 }
 
-/// Freshness criteria.
+/// A source's freshness criteria: when to warn, when to fail.
 #[derive(Debug, Default, Deserialize)]
 pub struct Criteria {
     /// When to warn.
@@ -56,7 +56,7 @@ pub struct Criteria {
 /// `{count, period}`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Period {
-    /// How many.
+    /// How many periods.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub count: Option<u64>,
     /// `minute`, `hour`, `day`.

@@ -9,7 +9,7 @@ use super::lenient;
 /// The parts of catalog.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
 pub struct WarehouseCatalog {
-    /// Schema version.
+    /// The schema version and the dbt that wrote the file.
     #[serde(default)]
     pub metadata: Metadata,
     /// Relations of models, seeds, snapshots, keyed by unique id.
@@ -42,16 +42,16 @@ pub struct RelationMetadata {
     pub owner: Option<String>,
 }
 
-/// A statistic.
+/// A statistic the warehouse reports for a relation.
 #[derive(Debug, Default, Deserialize)]
 pub struct Stat {
-    /// Id.
+    /// dbt's key for the statistic (`row_count`, `bytes`...).
     #[serde(default, deserialize_with = "lenient::string")]
     pub id: String,
-    /// Label.
+    /// How dbt labels it ("Row Count").
     #[serde(default, deserialize_with = "lenient::string")]
     pub label: String,
-    /// Value.
+    /// The value; any JSON scalar, kept as text.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub value: Option<String>,
     /// Whether dbt shows it.
@@ -62,13 +62,13 @@ pub struct Stat {
 /// A column in the warehouse.
 #[derive(Debug, Default, Deserialize)]
 pub struct WarehouseColumn {
-    /// The name.
+    /// The column name as the warehouse spells it.
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    /// The type.
+    /// The warehouse type (`NUMBER(38,0)`, `text`...).
     #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
     pub data_type: Option<String>,
-    /// The position.
+    /// The 1-based position in the relation.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub index: Option<u64>,
     /// The warehouse comment.

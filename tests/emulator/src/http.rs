@@ -52,7 +52,7 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// `Content-Type`.
     pub content_type: &'static str,
-    /// Body.
+    /// How the body is written.
     pub body: Body,
     /// Wait this long before writing anything.
     pub delay: Duration,

@@ -21,15 +21,15 @@ pub use world::{Artifact, Job, Project, Run, World};
 /// A request the emulator saw.
 #[derive(Debug, Clone)]
 pub struct Logged {
-    /// Method.
+    /// `GET`, `POST`...
     pub method: String,
-    /// Path.
+    /// The path, without the query.
     pub path: String,
     /// Query pairs.
     pub query: Vec<(String, String)>,
     /// All headers, the `authorization` value included (tests search it for leaks).
     pub headers: Vec<(String, String)>,
-    /// Body.
+    /// The request body.
     pub body: Vec<u8>,
     /// The status answered.
     pub status: u16,
@@ -60,7 +60,7 @@ pub enum FaultKind {
     Html,
     /// Serve the real body in pieces with pauses.
     Slow {
-        /// Pieces.
+        /// How many pieces the body is cut into.
         pieces: usize,
         /// Pause before each.
         pause: Duration,

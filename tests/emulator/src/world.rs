@@ -18,9 +18,9 @@ pub struct Artifact {
 /// A project.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// Id.
+    /// The project id.
     pub id: u64,
-    /// Name.
+    /// The project's display name.
     pub name: String,
     /// Artifacts setting: docs job.
     pub docs_job_id: Option<u64>,
@@ -31,13 +31,13 @@ pub struct Project {
 /// A job.
 #[derive(Debug, Clone)]
 pub struct Job {
-    /// Id.
+    /// The job definition id.
     pub id: u64,
-    /// Project.
+    /// The project it belongs to.
     pub project_id: u64,
-    /// Environment.
+    /// The environment it runs in.
     pub environment_id: u64,
-    /// Name.
+    /// The job's display name.
     pub name: String,
     /// dbt commands.
     pub execute_steps: Vec<String>,
@@ -54,11 +54,11 @@ pub struct Job {
 /// A run.
 #[derive(Debug, Clone)]
 pub struct Run {
-    /// Id.
+    /// The run id.
     pub id: u64,
-    /// Job.
+    /// The job definition it ran.
     pub job_id: u64,
-    /// Project.
+    /// The project it belongs to.
     pub project_id: u64,
     /// 1, 2, 3, 10, 20, 30.
     pub status: i64,
@@ -68,9 +68,9 @@ pub struct Run {
     pub created_at: String,
     /// Same format; none until finished.
     pub finished_at: Option<String>,
-    /// Branch.
+    /// The git branch it built.
     pub git_branch: String,
-    /// Commit.
+    /// The git commit it built.
     pub git_sha: String,
     /// Whether docs were generated.
     pub has_docs_generated: bool,
@@ -99,11 +99,11 @@ pub struct World {
     pub account_name: String,
     /// Its plan.
     pub plan: String,
-    /// Projects.
+    /// The account's projects.
     pub projects: Vec<Project>,
-    /// Jobs.
+    /// Every job of every project.
     pub jobs: Vec<Job>,
-    /// Runs.
+    /// Every run, finished or not, with its artifacts.
     pub runs: Vec<Run>,
     /// How many polls a triggered run takes to finish.
     pub polls_until_done: u32,
@@ -196,9 +196,9 @@ impl Run {
 
 /// Ids of the demo world (14-digit, like cell-based accounts).
 pub mod ids {
-    /// Account.
+    /// The demo account id.
     pub const ACCOUNT: u64 = 70403103922125;
-    /// Project.
+    /// The demo project id.
     pub const PROJECT: u64 = 70403103922201;
     /// Docs job.
     pub const DOCS_JOB: u64 = 70403103922301;
