@@ -71,6 +71,13 @@ pub struct ChangeSummary {
     pub modified: u32,
 }
 
+impl ChangeSummary {
+    /// No change since sync `previous_sync_id` (its catalog was reused).
+    pub fn unchanged(previous_sync_id: u64) -> Self {
+        ChangeSummary { previous_sync_id, added: 0, removed: 0, modified: 0 }
+    }
+}
+
 /// One sync as the history keeps it (the WIT `sync-record`, plus its log).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncRecord {
@@ -273,7 +280,7 @@ fn fingerprint(node: &Node) -> u64 {
 /// Compares two catalogs by unique id and content.
 pub fn diff(previous_sync_id: u64, previous: &Catalog, current: &Catalog) -> ChangeSummary {
     let before: HashMap<&str, u64> = previous.nodes.iter().map(|n| (n.unique_id.as_str(), fingerprint(n))).collect();
-    let mut summary = ChangeSummary { previous_sync_id, added: 0, removed: 0, modified: 0 };
+    let mut summary = ChangeSummary::unchanged(previous_sync_id);
     let mut seen = 0usize;
     for n in &current.nodes {
         match before.get(n.unique_id.as_str()) {

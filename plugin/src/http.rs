@@ -145,6 +145,15 @@ impl TransportError {
         }
     }
 
+    /// The user's error for a failed body read of `what`: the transport's own
+    /// when the `io::Error` carries one, else a network error.
+    pub fn of_io(e: &std::io::Error, what: &str, origin: &str) -> Error {
+        match TransportError::from_io(e) {
+            Some(t) => t.to_error(what, origin),
+            None => Error::Network(format!("{what}: reading the response from {origin} failed: {e}")),
+        }
+    }
+
     /// Wraps the error for a body reader's `io::Error`.
     pub fn into_io(self) -> std::io::Error {
         std::io::Error::other(self)

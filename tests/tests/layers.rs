@@ -74,15 +74,8 @@ fn graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
             }
             targets.insert(resolve(modules, &parent, &path_after(&code, i + "super::".len())));
         }
-        let children: Vec<&String> = modules
-            .keys()
-            .filter(|m| m.strip_prefix(&format!("{name}::")).is_some_and(|r| !r.contains("::")))
-            .collect();
-        let children: Vec<&String> = if name.is_empty() {
-            modules.keys().filter(|m| !m.contains("::") && !m.is_empty()).collect()
-        } else {
-            children
-        };
+        let parent_of = |m: &str| m.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_string());
+        let children = modules.keys().filter(|m| !m.is_empty() && parent_of(m) == *name);
         for child in children {
             let short = child.rsplit("::").next().unwrap_or(child);
             for (i, _) in code.match_indices(&format!("{short}::")) {

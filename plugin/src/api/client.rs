@@ -188,10 +188,11 @@ impl<'a> Client<'a> {
         if let Some(step) = step {
             path.push_str(&format!("?step={step}"));
         }
-        match self.send_get(&path, "*/*", &format!("{name} of run {run}"), true)? {
-            Some(mut response) => read(&mut response.body).map(Some),
-            None => Ok(None),
+        let mut response = self.send_get(&path, "*/*", &format!("{name} of run {run}"), true)?;
+        if response.status == 404 {
+            return Ok(None);
         }
+        read(&mut response.body).map(Some)
     }
 
     /// `POST .../jobs/{job}/run/`: starts a run of `job`, once. `cause` is
@@ -271,9 +272,7 @@ impl<'a> Client<'a> {
     }
 
     fn get_envelope<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<Envelope<T>> {
-        let Some(mut response) = self.send_get(path, "application/json", what, false)? else {
-            return Err(Error::NotFound(format!("{what} was not found")));
-        };
+        let mut response = self.send_get(path, "application/json", what, false)?;
         let body = response.read_limited(ENVELOPE_LIMIT).map_err(|e| self.body_error(&e, what))?;
         serde_json::from_slice(&body).map_err(|e| {
             Error::Upstream(format!(
@@ -311,16 +310,16 @@ impl<'a> Client<'a> {
     }
 
     /// Sends a GET, retrying 429, 5xx and transient transport failures within
-    /// the policy. A 404 is `Ok(None)` when `missing_ok`.
-    fn send_get(&self, path: &str, accept: &str, what: &str, missing_ok: bool) -> Result<Option<Response>> {
+    /// the policy. A 404 is returned as a response when `missing_ok`, and is
+    /// an error otherwise, as every other non-2xx status.
+    fn send_get(&self, path: &str, accept: &str, what: &str, missing_ok: bool) -> Result<Response> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome = self.transport.send(self.request(Method::Get, path, accept, None));
             let (error, asked) = match outcome {
-                Ok(r) if (200..300).contains(&r.status) => return Ok(Some(r)),
-                Ok(r) if r.status == 404 && missing_ok => return Ok(None),
+                Ok(r) if (200..300).contains(&r.status) || (r.status == 404 && missing_ok) => return Ok(r),
                 Ok(mut r) if r.status == 429 => (self.status_error(&mut r, what), retry_after(&r, self.clock)),
                 Ok(mut r) if r.status >= 500 => (self.status_error(&mut r, what), None),
                 Ok(mut r) => return Err(self.status_error(&mut r, what)),
@@ -344,10 +343,7 @@ impl<'a> Client<'a> {
 
     /// The error of a failed body read: the transport's, when it was one.
     fn body_error(&self, e: &std::io::Error, what: &str) -> Error {
-        match TransportError::from_io(e) {
-            Some(t) => t.to_error(what, &self.settings.base_url),
-            None => Error::Network(format!("reading the response for {what} failed: {e}")),
-        }
+        TransportError::of_io(e, what, &self.settings.base_url)
     }
 
     /// Turns a non-2xx response into the error a user can act on.

@@ -102,13 +102,11 @@ pub fn parse<T: DeserializeOwned>(artifact: &str, body: impl Read) -> Result<T> 
 fn json_error(artifact: &str, e: serde_json::Error) -> Error {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Io => {
-            let io = std::io::Error::from(e);
-            match crate::http::TransportError::from_io(&io) {
-                Some(t) => t.to_error(&format!("downloading {artifact}"), "dbt Cloud"),
-                None => Error::Network(format!("downloading {artifact} broke off: {io}")),
-            }
-        }
+        Category::Io => crate::http::TransportError::of_io(
+            &std::io::Error::from(e),
+            &format!("downloading {artifact}"),
+            "dbt Cloud",
+        ),
         Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
         Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
         Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),

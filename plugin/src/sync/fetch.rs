@@ -49,12 +49,12 @@ pub fn fetch<C: CodePolicy>(
         None => log.info("no catalog.json in the docs run: column types only where documented"),
     }
     let mut runs = vec![run_used(docs, Purpose::Docs, names)];
-    let sources = match &chosen.freshness {
-        Some(run) => freshness(client, run, notes, log)?,
-        None => None,
-    };
-    if let (Some(run), Some(_)) = (&chosen.freshness, &sources) {
-        runs.push(run_used(run, Purpose::Freshness, vec!["sources.json".into()]));
+    let mut sources = None;
+    if let Some(run) = &chosen.freshness {
+        sources = freshness(client, run, notes, log)?;
+        if sources.is_some() {
+            runs.push(run_used(run, Purpose::Freshness, vec!["sources.json".into()]));
+        }
     }
     Ok(Fetched { manifest, inputs: Inputs { run_results, sources, warehouse }, runs })
 }
