@@ -4,7 +4,7 @@
 use crate::bindings::exports::modelsync::plugin::model_sync as api;
 use crate::bindings::modelsync::plugin::host as host_api;
 use crate::error::{ErrorKind, ErrorParts};
-use crate::kv::KvError;
+use crate::kv::{KvError, KvOp};
 
 impl From<api::Error> for ErrorParts {
     fn from(e: api::Error) -> Self {
@@ -64,6 +64,15 @@ impl From<KvError> for host_api::StoreError {
             KvError::InvalidKey(m) => Self::InvalidKey(m),
             KvError::QuotaExceeded(m) => Self::QuotaExceeded(m),
             KvError::Io(m) => Self::Io(m),
+        }
+    }
+}
+
+impl From<host_api::StoreOp> for KvOp {
+    fn from(op: host_api::StoreOp) -> Self {
+        match op {
+            host_api::StoreOp::Set(kv) => KvOp::Set { key: kv.key, value: kv.value },
+            host_api::StoreOp::Delete(key) => KvOp::Delete { key },
         }
     }
 }

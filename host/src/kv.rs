@@ -1,11 +1,11 @@
-//! The plugin's key-value store, kept as one file per key in a directory.
-//! Every write goes to a temporary file that is synced and renamed over the
-//! old one, so that a crash leaves the old or the new value, never a mix.
+//! The plugin's key-value store as the host sees it: a trait a workbench can
+//! implement over its own database (get, list, and atomic batches of sets and
+//! deletes), the key rules every store shares, and [`MemoryStore`], the
+//! smallest implementation (also an example of a workbench's own).
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
 
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 200;
@@ -13,23 +13,47 @@ pub const MAX_KEY_LEN: usize = 200;
 /// Why the store refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvError {
-    /// Bad key.
+    /// The key is empty, too long, or has characters the store refuses.
     InvalidKey(String),
-    /// Value or store too large.
+    /// The value, the batch or the whole store is over a limit.
     QuotaExceeded(String),
-    /// Disk failure.
+    /// The storage failed; the message says how.
     Io(String),
 }
 
-/// A directory of values.
-#[derive(Debug)]
-pub struct FileStore {
-    dir: PathBuf,
-    max_value_bytes: u64,
-    counter: AtomicU64,
+/// One write of an atomic batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvOp {
+    /// Store `value` under `key`, replacing any value.
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Remove `key`; an absent key is not an error.
+    Delete {
+        /// The key.
+        key: String,
+    },
 }
 
-fn check_key(key: &str) -> Result<(), KvError> {
+/// Where a plugin's sync history is kept. Implementations must make each
+/// [`KvStore::apply`] atomic (all of it or none, also across a crash) and
+/// let `get` and `list` answer while another handle on the same storage
+/// writes. The host checks keys and value sizes before calling.
+pub trait KvStore: Send + Sync {
+    /// The value of `key`; none when absent.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+    /// The keys that start with `prefix`, in ascending byte order.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, KvError>;
+    /// Applies `ops` in order as one transaction.
+    fn apply(&self, ops: Vec<KvOp>) -> Result<(), KvError>;
+}
+
+/// Checks a key against the rules every store shares: 1 to [`MAX_KEY_LEN`]
+/// characters of `[A-Za-z0-9._-/]`, no leading `/`, no `.` or `..` segments.
+pub fn check_key(key: &str) -> Result<(), KvError> {
     let ok_chars = key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
     if key.is_empty()
         || key.len() > MAX_KEY_LEN
@@ -38,99 +62,63 @@ fn check_key(key: &str) -> Result<(), KvError> {
         || key.split('/').any(|s| s == ".." || s == ".")
     {
         return Err(KvError::InvalidKey(format!(
-            "keys are 1 to {MAX_KEY_LEN} characters of [A-Za-z0-9._-/] without `..` segments"
+            "keys are 1 to {MAX_KEY_LEN} characters of [A-Za-z0-9._-/] without `.` or `..` segments"
         )));
     }
     Ok(())
 }
 
-/// `/` is the only key character not allowed in file names; `%` never occurs in keys.
-fn file_name(key: &str) -> String {
-    key.replace('/', "%")
+/// A store in memory, gone with the process: for tests, and as the shape of
+/// a workbench's own implementation.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    values: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
-fn io(e: std::io::Error) -> KvError {
-    KvError::Io(e.to_string())
+impl MemoryStore {
+    fn values(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>>, KvError> {
+        self.values.lock().map_err(|_| KvError::Io("the store's lock is poisoned".into()))
+    }
 }
 
-impl FileStore {
-    /// A store in `dir`, created (owner-only) if missing.
-    pub fn open(dir: &Path, max_value_bytes: u64) -> std::io::Result<Self> {
-        create_private_dir(dir)?;
-        Ok(FileStore { dir: dir.to_path_buf(), max_value_bytes, counter: AtomicU64::new(0) })
+impl KvStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.values()?.get(key).cloned())
     }
 
-    /// Reads a value.
-    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        check_key(key)?;
-        match fs::read(self.dir.join(file_name(key))) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(e)),
-        }
+    fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        Ok(self
+            .values()?
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect())
     }
 
-    /// Writes a value atomically and durably.
-    pub fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        check_key(key)?;
-        if value.len() as u64 > self.max_value_bytes {
-            return Err(KvError::QuotaExceeded(format!(
-                "a value of {} bytes exceeds the store's limit of {} bytes",
-                value.len(),
-                self.max_value_bytes
-            )));
-        }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.dir.join(format!(".tmp-{}-{n}", std::process::id()));
-        let result = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(value)?;
-            f.sync_all()?;
-            fs::rename(&tmp, self.dir.join(file_name(key)))?;
-            fs::File::open(&self.dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(io)
-    }
-
-    /// Removes a key.
-    pub fn delete(&self, key: &str) -> Result<(), KvError> {
-        check_key(key)?;
-        match fs::remove_file(self.dir.join(file_name(key))) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(e)),
-        }
-    }
-
-    /// Keys starting with `prefix`, ascending.
-    pub fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
-        let mut keys = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io)? {
-            let name = entry.map_err(io)?.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name.starts_with(".tmp-") {
-                continue;
-            }
-            let key = name.replace('%', "/");
-            if key.starts_with(prefix) {
-                keys.push(key);
+    fn apply(&self, ops: Vec<KvOp>) -> Result<(), KvError> {
+        // One lock for the whole batch: readers see all of it or none.
+        let mut values = self.values()?;
+        for op in ops {
+            match op {
+                KvOp::Set { key, value } => {
+                    values.insert(key, value);
+                }
+                KvOp::Delete { key } => {
+                    values.remove(&key);
+                }
             }
         }
-        keys.sort();
-        Ok(keys)
+        Ok(())
     }
 }
 
 /// Creates a directory readable only by its owner.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
 }
@@ -140,21 +128,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stores_lists_and_refuses_bad_keys() {
-        let dir = std::env::temp_dir().join(format!("kv-test-{}", std::process::id()));
-        let store = FileStore::open(&dir, 16).unwrap();
-        store.set("sync/002", b"b").unwrap();
-        store.set("sync/001", b"a").unwrap();
-        store.set("catalog/001", b"c").unwrap();
-        assert_eq!(store.list("sync/").unwrap(), vec!["sync/001", "sync/002"]);
-        assert_eq!(store.get("sync/001").unwrap().as_deref(), Some(&b"a"[..]));
-        assert_eq!(store.get("nope").unwrap(), None);
-        store.delete("sync/001").unwrap();
-        assert_eq!(store.list("sync/").unwrap(), vec!["sync/002"]);
-        for bad in ["", "../x", "a/../b", "/abs", "sp ace", "a%b", &"k".repeat(201)] {
-            assert!(matches!(store.set(bad, b"v"), Err(KvError::InvalidKey(_))), "{bad}");
+    fn keys_follow_one_rule() {
+        for good in ["sync/00001", "blob/ab12", "a.b_c-d"] {
+            assert!(check_key(good).is_ok(), "{good}");
         }
-        assert!(matches!(store.set("big", &[0; 17]), Err(KvError::QuotaExceeded(_))));
-        fs::remove_dir_all(&dir).unwrap();
+        for bad in ["", "../x", "a/../b", "a/./b", "/abs", "sp ace", "a%b", &"k".repeat(201)] {
+            assert!(matches!(check_key(bad), Err(KvError::InvalidKey(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_memory_store_lists_by_prefix_and_applies_batches() {
+        let store = MemoryStore::default();
+        let set = |k: &str| KvOp::Set { key: k.into(), value: k.as_bytes().to_vec() };
+        store.apply(vec![set("sync/2"), set("sync/1"), set("blob/x"), set("synd")]).unwrap();
+        assert_eq!(store.list("sync/").unwrap(), vec!["sync/1", "sync/2"]);
+        store.apply(vec![KvOp::Delete { key: "sync/1".into() }, KvOp::Delete { key: "absent".into() }]).unwrap();
+        assert_eq!(store.list("syn").unwrap(), vec!["sync/2", "synd"]);
+        assert_eq!(store.get("blob/x").unwrap().as_deref(), Some(&b"blob/x"[..]));
     }
 }

@@ -16,7 +16,9 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(cli::commands::run(&args)) {
         Ok(outcome) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+                if let Some(json) = &outcome.json {
+                    println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
+                }
             } else {
                 print!("{}", outcome.text);
             }

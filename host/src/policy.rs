@@ -73,6 +73,12 @@ pub struct SandboxPolicy {
     pub between_bytes_timeout: Duration,
     /// Total response body bytes per instance.
     pub max_response_bytes: u64,
+    /// The most one call may copy out of the plugin into the host: a call's
+    /// result, or the values of one store call. The plugin pages catalogs
+    /// and batches its writes to stay far below the default of 64 MiB.
+    pub max_copy_bytes: usize,
+    /// The largest value the plugin may store under one key.
+    pub max_value_bytes: u64,
 }
 
 impl Default for SandboxPolicy {
@@ -86,6 +92,8 @@ impl Default for SandboxPolicy {
             first_byte_timeout: Duration::from_secs(120),
             between_bytes_timeout: Duration::from_secs(60),
             max_response_bytes: 4 << 30,
+            max_copy_bytes: 64 << 20,
+            max_value_bytes: 16 << 20,
         }
     }
 }

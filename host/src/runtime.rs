@@ -68,12 +68,13 @@ impl Runtime {
             events,
             secrets: options.secrets,
             log_lines: 0,
+            max_value_bytes: policy.max_value_bytes,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         // What one call may copy from the plugin into the host (a result, a
-        // store value): as much as the plugin may hold, never more.
-        store.set_hostcall_fuel(policy.max_memory_bytes);
+        // store batch): small, as the plugin pages and batches.
+        store.set_hostcall_fuel(policy.max_copy_bytes);
         store.set_epoch_deadline(u64::MAX / 2);
         store.epoch_deadline_trap();
         let plugin = self.pre.instantiate_async(&mut store).await?;

@@ -9,7 +9,7 @@ use wasmtime::Store;
 use crate::bindings::SyncPlugin;
 use crate::bindings::exports::modelsync::plugin::model_sync as api;
 use crate::error::{CallError, truncate_error};
-use crate::kv::FileStore;
+use crate::kv::KvStore;
 use crate::policy::SandboxPolicy;
 use crate::state::{EventSink, HostState};
 
@@ -20,8 +20,9 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct SessionOptions {
     /// The sandbox policy.
     pub policy: SandboxPolicy,
-    /// The plugin's key-value store.
-    pub store: Arc<FileStore>,
+    /// Where the plugin keeps its sync history ([`crate::SqliteStore`], or a
+    /// workbench's own [`KvStore`]).
+    pub store: Arc<dyn KvStore>,
     /// Where log lines and progress go.
     pub events: EventSink,
     /// Strings scrubbed from anything the plugin logs (the API token).
@@ -92,13 +93,13 @@ impl Session {
         self.call(async |p, s| p.modelsync_plugin_model_sync().call_get_sync(s, id).await).await
     }
 
-    /// `get-catalog`.
+    /// `get-catalog`: at most `limit` entries of sync `id`'s catalog from `offset`.
     pub async fn get_catalog(
         &mut self,
         id: u64,
         offset: u32,
         limit: u32,
-        resource_type: Option<&str>,
+        resource_type: Option<&api::ResourceType>,
     ) -> Result<api::CatalogPage, CallError> {
         self.call(async |p, s| {
             p.modelsync_plugin_model_sync().call_get_catalog(s, id, offset, limit, resource_type).await
@@ -106,8 +107,44 @@ impl Session {
         .await
     }
 
-    /// `trigger-sync`.
-    pub async fn trigger_sync(&mut self, options: &api::SyncOptions) -> Result<api::SyncReport, CallError> {
+    /// Sync `id`'s whole catalog (of one type when given), read page by page.
+    /// For small projects and tests: a workbench applying a large catalog
+    /// pages with [`Session::get_catalog`] instead of holding it whole.
+    pub async fn read_catalog(
+        &mut self,
+        id: u64,
+        resource_type: Option<&api::ResourceType>,
+    ) -> Result<Vec<api::CatalogNode>, CallError> {
+        let mut nodes = Vec::new();
+        loop {
+            let page = self.get_catalog(id, nodes.len() as u32, 5000, resource_type).await?;
+            let done = page.nodes.is_empty();
+            nodes.extend(page.nodes);
+            if done || nodes.len() as u32 >= page.total {
+                return Ok(nodes);
+            }
+        }
+    }
+
+    /// `get-changes`: at most `limit` changes from sync `from` (by default the
+    /// newest before `to` with a catalog) to sync `to`, from `offset`.
+    pub async fn get_changes(
+        &mut self,
+        from: Option<u64>,
+        to: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<api::ChangePage, CallError> {
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_get_changes(s, from, to, offset, limit).await).await
+    }
+
+    /// `trigger-sync`: the sync's record; read its catalog with [`Session::get_catalog`].
+    pub async fn trigger_sync(&mut self, options: &api::SyncOptions) -> Result<api::SyncRecord, CallError> {
         self.call(async |p, s| p.modelsync_plugin_model_sync().call_trigger_sync(s, options).await).await
+    }
+
+    /// `prune`: keeps the catalogs of the newest `keep` syncs.
+    pub async fn prune(&mut self, keep: u32) -> Result<api::PruneReport, CallError> {
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_prune(s, keep).await).await
     }
 }

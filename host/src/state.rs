@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::modelsync::plugin::host as host_api;
-use crate::kv::FileStore;
+use crate::kv::{KvError, KvOp, KvStore, check_key};
 use crate::policy::PolicyHooks;
 
 /// Something a plugin reports while a call runs.
@@ -46,10 +46,11 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) limits: MemoryLimiter,
     pub(crate) hooks: PolicyHooks,
-    pub(crate) store: Arc<FileStore>,
+    pub(crate) store: Arc<dyn KvStore>,
     pub(crate) events: EventSink,
     pub(crate) secrets: Vec<String>,
     pub(crate) log_lines: u64,
+    pub(crate) max_value_bytes: u64,
 }
 
 /// The most log lines one instance may send; the rest are dropped.
@@ -102,19 +103,42 @@ impl host_api::Host for HostState {
     }
 
     fn kv_get(&mut self, key: String) -> Result<Option<Vec<u8>>, host_api::StoreError> {
-        self.store.get(&key).map_err(Into::into)
+        check_key(&key)?;
+        Ok(self.store.get(&key)?)
     }
 
     fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), host_api::StoreError> {
-        self.store.set(&key, &value).map_err(Into::into)
+        self.kv_batch(vec![host_api::StoreOp::Set(host_api::KeyValue { key, value })])
     }
 
     fn kv_delete(&mut self, key: String) -> Result<(), host_api::StoreError> {
-        self.store.delete(&key).map_err(Into::into)
+        self.kv_batch(vec![host_api::StoreOp::Delete(key)])
     }
 
     fn kv_list(&mut self, prefix: String) -> Result<Vec<String>, host_api::StoreError> {
-        self.store.list(&prefix).map_err(Into::into)
+        if prefix.len() > crate::kv::MAX_KEY_LEN {
+            return Err(KvError::InvalidKey("a prefix is no longer than a key".into()).into());
+        }
+        Ok(self.store.list(&prefix)?)
+    }
+
+    fn kv_batch(&mut self, ops: Vec<host_api::StoreOp>) -> Result<(), host_api::StoreError> {
+        let ops: Vec<KvOp> = ops.into_iter().map(KvOp::from).collect();
+        let max = self.max_value_bytes;
+        for op in &ops {
+            let (KvOp::Set { key, .. } | KvOp::Delete { key }) = op;
+            check_key(key)?;
+            if let KvOp::Set { value, .. } = op
+                && value.len() as u64 > max
+            {
+                return Err(KvError::QuotaExceeded(format!(
+                    "a value of {} bytes is over the store's limit of {max} bytes per value",
+                    value.len()
+                ))
+                .into());
+            }
+        }
+        Ok(self.store.apply(ops)?)
     }
 }
 

@@ -183,7 +183,7 @@ fn a_full_sync_leaves_the_token_nowhere() {
         vec!["--json", "configure", "--url", url.as_str()],
         vec!["configure", "--url", url.as_str()],
         vec!["--json", "sync"],
-        vec!["sync", "--force", "--include-code"],
+        vec!["sync", "--force"],
         vec!["--json", "syncs"],
         vec!["--json", "show", "2"],
         vec!["show", "1", "--logs"],
@@ -198,7 +198,7 @@ fn a_full_sync_leaves_the_token_nowhere() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
     }
     let files = walk(&dir);
-    assert!(files.len() > 4, "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("history.sqlite")) && files.len() >= 3, "{files:?}");
     for entry in files {
         let bytes = std::fs::read(&entry).expect("readable");
         assert!(!String::from_utf8_lossy(&bytes).contains(secret), "token in {}", entry.display());
@@ -216,4 +216,117 @@ fn a_full_sync_leaves_the_token_nowhere() {
             .iter()
             .all(|r| { r.headers.iter().any(|(k, v)| k == "authorization" && v == &format!("Bearer {secret}")) })
     );
+}
+
+/// Serves `manifest` as the docs run's manifest.json.
+fn serve_manifest(emulator: &Emulator, manifest: &Value) {
+    let body = std::sync::Arc::new(serde_json::to_vec(manifest).expect("JSON"));
+    emulator.with_world(|w| {
+        for run in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
+            for a in run.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
+                a.body = body.clone();
+            }
+        }
+    });
+}
+
+#[test]
+fn diff_and_prune_follow_the_json_contract() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let dir = state_dir("diff");
+    configure(&emulator, &dir);
+    // Served as serde_json writes it (sorted keys), so that the edited copy differs only by the edit.
+    let mut manifest: Value = serde_json::from_slice(jaffle::MANIFEST).expect("manifest");
+    serve_manifest(&emulator, &manifest);
+    assert!(model_sync(&dir, TOKEN, &["sync"]).status.success());
+    let nodes = manifest["nodes"].as_object_mut().expect("nodes");
+    nodes.remove("model.jaffle_shop.stg_supplies").expect("a model");
+    nodes["model.jaffle_shop.orders"]["description"] = "Orders, described anew.".into();
+    serve_manifest(&emulator, &manifest);
+    let out = model_sync(&dir, TOKEN, &["--json", "sync", "--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["changes"]["modified"], 1);
+
+    let out = model_sync(&dir, "", &["--json", "diff", "2"]);
+    assert!(out.status.success(), "diff needs no token: {}", String::from_utf8_lossy(&out.stderr));
+    let diff = json(&out);
+    assert_eq!(
+        diff,
+        serde_json::json!({"from": 1, "to": 2, "added": [], "removed": ["model.jaffle_shop.stg_supplies"],
+            "modified": [{"unique_id": "model.jaffle_shop.orders", "changed": ["description"]}]})
+    );
+    assert_eq!(json(&model_sync(&dir, "", &["--json", "diff", "1", "2"])), diff, "FROM given");
+    let text = String::from_utf8_lossy(&model_sync(&dir, "", &["diff", "2"]).stdout).into_owned();
+    assert!(text.contains("modified  model.jaffle_shop.orders") && text.contains("description"), "{text}");
+    assert!(text.contains("removed   model.jaffle_shop.stg_supplies"), "{text}");
+
+    let out = model_sync(&dir, "", &["--json", "prune", "--keep", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pruned = json(&out);
+    assert_eq!(pruned["pruned"], 1);
+    assert!(pruned["bytes_freed"].as_u64().unwrap_or(0) > 0, "{pruned}");
+    let list = json(&model_sync(&dir, "", &["--json", "syncs"]));
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "records stay");
+    assert_eq!(list[1]["has_catalog"], false);
+    let shown = model_sync(&dir, "", &["--json", "show", "1"]);
+    assert!(shown.status.success());
+    assert_eq!(json(&shown)["catalog"], Value::Null);
+    let out = model_sync(&dir, "", &["--json", "diff", "1", "2"]);
+    assert_eq!(json(&out)["error"]["kind"], "not-found", "a pruned catalog cannot be compared");
+}
+
+#[test]
+fn show_streams_a_catalog_of_many_pages_as_one_json_document() {
+    let generated = dbt_cloud_emulator::generate::project(1_500, 3);
+    let mut world = World::jaffle_shop();
+    for run in world.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
+        run.artifacts.clear();
+        run.save("manifest.json", None, generated.manifest.clone());
+        run.save("run_results.json", Some(4), generated.run_results.clone());
+    }
+    let emulator = Emulator::start(world).expect("emulator");
+    let dir = state_dir("stream");
+    configure(&emulator, &dir);
+    assert!(model_sync(&dir, TOKEN, &["sync"]).status.success());
+    let shown = json(&model_sync(&dir, "", &["--json", "show", "1"]));
+    let nodes = shown["catalog"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), generated.entries, "every page, once");
+    let ids: Vec<&str> = nodes.iter().map(|n| n["unique_id"].as_str().expect("id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in unique-id order, without repeats");
+    assert_eq!(shown["status"], "succeeded");
+}
+
+#[test]
+fn a_history_kept_by_0_1_is_moved_into_the_database() {
+    let dir = state_dir("v1");
+    let kv = dir.join("kv");
+    std::fs::create_dir_all(&kv).expect("kv dir");
+    let record = serde_json::json!({"id": 1, "status": "succeeded", "triggered_by": "cli",
+        "started_at": "2026-11-01T00:00:00Z", "finished_at": "2026-11-01T00:01:00Z",
+        "runs": [{"job_id": 7, "run_id": 8, "purpose": "docs", "artifacts": ["manifest.json"], "href": null,
+                  "git_branch": "main", "git_sha": null, "finished_at": null}],
+        "counts": {"model": 2}, "warnings": [], "error": null, "changes": null, "log": ["info sync 1"]});
+    std::fs::write(kv.join("sync%00000000000000000001"), serde_json::to_vec(&record).expect("JSON")).expect("write");
+    let catalog = serde_json::json!({"nodes": [
+        {"unique_id": "model.p.a", "resource_type": "model", "name": "a", "package_name": "p", "description": "A",
+         "tags": [], "meta_json": "{}", "columns": [], "depends_on": []},
+        {"unique_id": "model.p.b", "resource_type": "model", "name": "b", "package_name": "p", "description": "B",
+         "tags": [], "meta_json": "{}", "columns": [], "depends_on": ["model.p.a"]}]});
+    let bytes = serde_json::to_vec(&catalog).expect("JSON");
+    let (first, rest) = bytes.split_at(40);
+    std::fs::write(kv.join("catalog%00000000000000000001%000000"), first).expect("write");
+    std::fs::write(kv.join("catalog%00000000000000000001%000001"), rest).expect("write");
+
+    let out = model_sync(&dir, "", &["--json", "show", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = json(&out);
+    assert_eq!(shown["runs"][0]["purpose"], "docs");
+    let nodes = shown["catalog"]["nodes"].as_array().expect("the 0.1 catalog, converted");
+    assert_eq!(
+        nodes.iter().map(|n| n["unique_id"].as_str().unwrap_or("")).collect::<Vec<_>>(),
+        ["model.p.a", "model.p.b"]
+    );
+    assert_eq!(nodes[1]["depends_on"][0], "model.p.a");
+    assert!(!kv.exists() && dir.join("kv.0.1-imported").is_dir(), "imported once, the old directory kept aside");
+    assert_eq!(json(&model_sync(&dir, "", &["--json", "syncs"])).as_array().map(Vec::len), Some(1));
 }

@@ -90,3 +90,57 @@ fn concurrent_syncs_of_one_state_directory_lose_no_record() {
     assert_eq!(history.len(), 4);
     assert!(history.iter().all(|r| r["status"] == "succeeded"));
 }
+
+/// Serves a generated project of `models` models (built with `seed`) as the docs run's artifacts.
+fn serve_generated(emulator: &Emulator, models: usize, seed: u64) -> usize {
+    let generated = dbt_cloud_emulator::generate::project(models, seed);
+    emulator.with_world(|w| {
+        for run in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
+            run.artifacts.clear();
+            run.save("manifest.json", None, generated.manifest.clone());
+            run.save("run_results.json", Some(4), generated.run_results.clone());
+        }
+    });
+    generated.entries
+}
+
+#[test]
+fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let entries = serve_generated(&emulator, 3_000, 1);
+    let dir = configured("kill-anywhere", &emulator);
+    let started = Instant::now();
+    let out = cli(&dir, &["--json", "sync"]).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let whole = started.elapsed();
+    // Kill syncs of new content at points spread over a whole sync: choosing
+    // runs, downloading, parsing, and writing entries to the database.
+    for (attempt, fraction) in [0.3, 0.5, 0.7, 0.85, 0.95].into_iter().enumerate() {
+        serve_generated(&emulator, 3_000, 10 + attempt as u64);
+        let mut child =
+            cli(&dir, &["sync", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawns");
+        std::thread::sleep(whole.mul_f64(fraction));
+        let _ = child.kill();
+        child.wait().expect("reaped");
+        let history = syncs(&dir);
+        let good = history.iter().find(|r| r["status"] == "succeeded").expect("a successful sync");
+        let id = good["id"].as_u64().expect("id").to_string();
+        let shown = cli(&dir, &["--json", "show", &id]).output().expect("show runs");
+        assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+        let shown: Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+        let counted: u64 = shown["counts"].as_object().expect("counts").values().filter_map(Value::as_u64).sum();
+        assert!(counted as usize >= entries / 2, "{counted} of about {entries}");
+        assert_eq!(
+            shown["catalog"]["nodes"].as_array().map(|n| n.len() as u64),
+            Some(counted),
+            "attempt {attempt}: sync {id}'s catalog is whole"
+        );
+        assert!(history.iter().all(|r| r["status"] != "running" || r["interrupted"] == true), "{history:?}");
+    }
+    let out = cli(&dir, &["--json", "sync", "--force"]).output().expect("runs");
+    assert!(out.status.success(), "the next sync works: {}", String::from_utf8_lossy(&out.stderr));
+    let last: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let id = last["id"].as_u64().expect("id").to_string();
+    let diff = cli(&dir, &["--json", "diff", &id]).output().expect("diff runs");
+    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stderr));
+}

@@ -12,6 +12,7 @@ use crate::artifacts::warehouse::WarehouseCatalog;
 /// One catalog entry (the WIT `catalog-node`): a model, source, seed,
 /// snapshot, test, exposure, metric or semantic model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Node {
     /// dbt's unique id (`model.jaffle_shop.orders`), the key across syncs.
     pub unique_id: String,
@@ -22,46 +23,62 @@ pub struct Node {
     /// The dbt package that defines it.
     pub package_name: String,
     /// The file that defines it, relative to the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The warehouse database of its relation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     /// The warehouse schema of its relation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// The fully quoted relation (`"db"."main"."orders"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_name: Option<String>,
     /// `table`, `view`, `incremental`, `ephemeral`...
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub materialization: Option<String>,
     /// Its description (an exposure's or metric's label when it has none).
     pub description: String,
     /// Tags, from the resource and its config, without repeats.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// The owner: an exposure's, or the warehouse's owner of the relation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// `meta` (config meta overlaid by resource meta) as JSON text.
     pub meta_json: String,
     /// Documented columns, then undocumented warehouse columns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<Column>,
     /// Unique ids of the resources it is built from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
     /// Tests: the node tested.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tested_node: Option<String>,
     /// Tests: the column tested.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tested_column: Option<String>,
     /// Generic tests: the test's name (`unique`, `not_null`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub test_name: Option<String>,
     /// The SQL as written, when code is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_code: Option<String>,
     /// The SQL as compiled, when code is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub compiled_code: Option<String>,
     /// How the node last ended in the docs run's build step.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_run: Option<RunOutcome>,
     /// Sources: the latest freshness check.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub freshness: Option<Freshness>,
     /// Warehouse statistics (id, label, value).
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stats: Vec<Stat>,
     /// The node's tests and how they last ended.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub test_outcomes: Vec<TestOutcome>,
 }
 
@@ -94,14 +111,17 @@ pub struct Stat {
 
 /// A column of a node (the WIT `column`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Column {
     /// The name as documented (or as the warehouse spells it, if undocumented).
     pub name: String,
     /// Its documented description (or the warehouse comment).
     pub description: String,
     /// The declared type, else the warehouse's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_type: Option<String>,
     /// Unique ids of the tests on this column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<String>,
     /// Whether it is part of the key (primary key, constraint or `unique` test).
     pub primary_key: bool,
@@ -147,15 +167,6 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Entries `offset..offset + limit` of those of `resource_type` (all when
-    /// none), and how many there are in all.
-    pub fn page(self, offset: usize, limit: usize, resource_type: Option<&str>) -> (Vec<Node>, usize) {
-        let matching: Vec<Node> =
-            self.nodes.into_iter().filter(|n| resource_type.is_none_or(|t| n.resource_type == t)).collect();
-        let total = matching.len();
-        (matching.into_iter().skip(offset).take(limit).collect(), total)
-    }
-
     /// Entries per resource type, sorted by type.
     pub fn counts(&self) -> BTreeMap<String, u32> {
         let mut counts = BTreeMap::new();

@@ -5,7 +5,8 @@
 use crate::api::models::{Job, Run, status};
 
 /// The two roles a job can play in a sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Purpose {
     /// manifest.json, run_results.json and catalog.json: the project's
     /// resources, run outcomes and warehouse types.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Value, json};
 
 use crate::api::Client;
-use crate::history::KvStore;
+use crate::history::{KvStore, StoreOp};
 use crate::http::{Method, Request, Response, Transport, TransportError};
 use crate::log::{Logger, NullSink};
 use crate::settings::{RawSettings, Settings, validate};
@@ -146,20 +146,49 @@ impl Drop for FakeTransport {
     }
 }
 
-/// The host's store, in memory.
+/// The host's store, in memory; it remembers the size of each batch sent.
 #[derive(Default)]
-pub struct MemStore(RefCell<BTreeMap<String, Vec<u8>>>);
+pub struct MemStore {
+    values: RefCell<BTreeMap<String, Vec<u8>>>,
+    batches: RefCell<Vec<usize>>,
+}
+
+impl MemStore {
+    /// The bytes of every batch so far, in order.
+    pub fn batches(&self) -> Vec<usize> {
+        self.batches.borrow().clone()
+    }
+
+    /// The bytes of every value stored.
+    pub fn bytes(&self) -> u64 {
+        self.values.borrow().values().map(|v| v.len() as u64).sum()
+    }
+}
 
 impl KvStore for MemStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.0.borrow_mut().insert(key.to_string(), value.to_vec());
-        Ok(())
+        Ok(self.values.borrow().get(key).cloned())
     }
     fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
-        Ok(self.0.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        Ok(self.values.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+    }
+    fn batch(&self, ops: Vec<StoreOp>) -> Result<(), String> {
+        let mut values = self.values.borrow_mut();
+        let mut bytes = 0;
+        for op in ops {
+            match op {
+                StoreOp::Set(k, v) => {
+                    bytes += k.len() + v.len();
+                    values.insert(k, v);
+                }
+                StoreOp::Delete(k) => {
+                    bytes += k.len();
+                    values.remove(&k);
+                }
+            }
+        }
+        self.batches.borrow_mut().push(bytes);
+        Ok(())
     }
 }
 

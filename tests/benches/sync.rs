@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use dbt_cloud_emulator::world::ids;
 use dbt_cloud_emulator::{Emulator, World, generate};
-use model_sync_host::{FileStore, Origin, Runtime, SandboxPolicy, SessionOptions, api};
+use model_sync_host::{Origin, Runtime, SandboxPolicy, SessionOptions, SqliteStore, api};
 
 const SIZES: [usize; 3] = [1_000, 5_000, 20_000];
 
@@ -53,7 +53,7 @@ fn one(models: usize) {
                     call_timeout: Duration::from_secs(600),
                     ..SandboxPolicy::default()
                 },
-                store: Arc::new(FileStore::open(&state.join("kv"), 4 << 30).expect("store")),
+                store: Arc::new(SqliteStore::open(&state.join("history.sqlite")).expect("store")),
                 events: Arc::new(|_| {}),
                 secrets: vec![],
             })
@@ -68,10 +68,11 @@ fn one(models: usize) {
             freshness_job_id: None,
         };
         session.configure(&settings).await.expect("configure");
-        let options = api::SyncOptions { force: true, ..model_sync_host::sync_options("bench") };
+        let options = api::SyncOptions { force: true, exclude_code: true, ..model_sync_host::sync_options("bench") };
         let started = Instant::now();
-        let report = session.trigger_sync(&options).await.expect("sync");
-        (started.elapsed(), session.peak_memory_bytes(), report.catalog.nodes.len())
+        let record = session.trigger_sync(&options).await.expect("sync");
+        let entries: u32 = record.counts.iter().map(|c| c.count).sum();
+        (started.elapsed(), session.peak_memory_bytes(), entries as usize)
     });
     assert_eq!(entries, generated.entries, "every entry catalogued");
     let mb = artifact_bytes as f64 / 1e6;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::SyncAndRead;
+
 use common::{Bench, options};
 use dbt_cloud_emulator::FaultKind;
 use dbt_cloud_emulator::world::{Job, Run, World, ids, jaffle};
@@ -32,7 +34,7 @@ async fn the_latest_usable_run_is_found_on_the_third_page() {
     }
     let bench = Bench::new("api-pages", world);
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync");
+    let report = session.sync(&options()).await.expect("sync");
     assert_eq!(report.sync.runs[0].run_id, first + 40);
     let offsets: Vec<String> = bench
         .emulator
@@ -88,10 +90,10 @@ async fn the_latest_run_on_a_branch() {
     let bench = Bench::new("api-branch", world);
     let mut session = bench.configured().await;
     let opts = api::SyncOptions { git_branch: Some("release/2026-11".into()), ..options() };
-    let report = session.trigger_sync(&opts).await.expect("sync");
+    let report = session.sync(&opts).await.expect("sync");
     assert_eq!(report.sync.runs[0].run_id, ids::DOCS_RUN - 5);
     let missing = api::SyncOptions { git_branch: Some("nope".into()), ..options() };
-    assert!(matches!(session.trigger_sync(&missing).await, Err(CallError::Plugin(api::Error::NotFound(_)))));
+    assert!(matches!(session.sync(&missing).await, Err(CallError::Plugin(api::Error::NotFound(_)))));
 }
 
 #[tokio::test]
@@ -113,7 +115,7 @@ async fn service_unavailable_then_success() {
     bench.emulator.fault("manifest.json", 1, FaultKind::Status { status: 503, retry_after: None });
     bench.emulator.fault("/runs/", 1, FaultKind::Html);
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync succeeds after a 503 and an HTML 502");
+    let report = session.sync(&options()).await.expect("sync succeeds after a 503 and an HTML 502");
     assert_eq!(report.sync.status, api::SyncStatus::Succeeded);
 }
 
@@ -146,7 +148,7 @@ async fn run_job_waits_for_a_slow_run() {
     let bench = Bench::jaffle("api-run-job");
     bench.emulator.with_world(|w| w.polls_until_done = 3);
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("sync");
+    let report = session.sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("sync");
     let run_id = report.sync.runs[0].run_id;
     assert!(run_id > ids::DOCS_RUN + 30, "a new run: {run_id}");
     let requests = bench.emulator.requests();
@@ -165,7 +167,7 @@ async fn run_job_deadline_gives_the_run_and_cancels_it() {
     bench.emulator.with_world(|w| w.polls_until_done = 10_000);
     let mut session = bench.configured().await;
     let opts = api::SyncOptions { run_job: true, wait_timeout_secs: Some(2), cancel_on_timeout: true, ..options() };
-    let run_id = match session.trigger_sync(&opts).await {
+    let run_id = match session.sync(&opts).await {
         Err(CallError::Plugin(api::Error::Timeout(m))) => {
             assert!(m.contains("did not finish within 2s") && m.contains("/runs/") && m.contains("cancelled"), "{m}");
             bench.emulator.with_world(|w| w.runs.iter().map(|r| r.id).max().expect("runs"))
@@ -184,7 +186,7 @@ async fn a_failed_triggered_run_is_reported_with_its_message() {
         w.triggered_status = 20;
     });
     let mut session = bench.configured().await;
-    match session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await {
+    match session.sync(&api::SyncOptions { run_job: true, ..options() }).await {
         Err(CallError::Plugin(api::Error::RunFailed(m))) => {
             assert!(m.contains("Database Error") && m.contains("in step `Invoke dbt with `dbt build``"), "{m}")
         }
@@ -200,7 +202,7 @@ async fn a_trigger_whose_response_was_lost_is_not_sent_twice() {
     bench.emulator.with_world(|w| w.polls_until_done = 1);
     bench.emulator.fault("/run/", 1, FaultKind::CutOff(0));
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("sync");
+    let report = session.sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("sync");
     let posts = bench.emulator.requests().iter().filter(|r| r.method == "POST").count();
     assert_eq!(posts, 1, "the run was found by its cause instead of being started again");
     assert!(report.sync.runs[0].run_id > ids::DOCS_RUN + 30);
@@ -247,7 +249,7 @@ async fn a_failed_run_can_be_synced_when_asked_for_by_id() {
     let bench = Bench::jaffle("api-failed-run");
     let mut session = bench.configured().await;
     let failed = ids::DOCS_RUN + 10;
-    let report = session.trigger_sync(&api::SyncOptions { run_id: Some(failed), ..options() }).await.expect("sync");
+    let report = session.sync(&api::SyncOptions { run_id: Some(failed), ..options() }).await.expect("sync");
     assert_eq!(report.sync.runs[0].run_id, failed);
     assert!(report.catalog.nodes.iter().any(|n| n.last_run.is_some()), "its run_results are read");
 }

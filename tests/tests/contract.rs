@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::SyncAndRead;
+
 use common::{Bench, options};
 use dbt_cloud_emulator::world::ids;
 use dbt_cloud_emulator::{FaultKind, Logged};
@@ -136,17 +138,17 @@ async fn every_request_the_plugin_sends_is_in_the_specification() {
     let bench = Bench::jaffle("contract");
     bench.emulator.with_world(|w| w.polls_until_done = 1);
     let mut session = bench.configured().await;
-    session.trigger_sync(&options()).await.expect("sync");
-    session.trigger_sync(&api::SyncOptions { run_id: Some(ids::DOCS_RUN + 30), ..options() }).await.expect("run id");
+    session.sync(&options()).await.expect("sync");
+    session.sync(&api::SyncOptions { run_id: Some(ids::DOCS_RUN + 30), ..options() }).await.expect("run id");
     session
-        .trigger_sync(&api::SyncOptions { git_branch: Some("main".into()), force: true, ..options() })
+        .sync(&api::SyncOptions { git_branch: Some("main".into()), force: true, ..options() })
         .await
         .expect("branch");
     bench.emulator.fault("/run/", 1, FaultKind::CutOff(0));
-    session.trigger_sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("run job");
+    session.sync(&api::SyncOptions { run_job: true, ..options() }).await.expect("run job");
     bench.emulator.with_world(|w| w.polls_until_done = 10_000);
     let timeout = api::SyncOptions { run_job: true, wait_timeout_secs: Some(1), cancel_on_timeout: true, ..options() };
-    assert!(session.trigger_sync(&timeout).await.is_err());
+    assert!(session.sync(&timeout).await.is_err());
     // Inferred jobs list the project's jobs.
     let mut fresh = bench.session().await;
     bench.emulator.with_world(|w| w.projects[0].docs_job_id = None);

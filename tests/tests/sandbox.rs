@@ -4,12 +4,14 @@
 
 mod common;
 
+use common::SyncAndRead;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{Bench, options};
-use model_sync_host::{CallError, Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
+use model_sync_host::{CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, SqliteStore, api};
 
 /// The hostile component, built once by the build script, loaded once per test binary.
 fn hostile() -> &'static Runtime {
@@ -30,7 +32,7 @@ async fn attempt_with(policy: SandboxPolicy) -> Attempt {
     let dir = common::temp_dir("hostile");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let store = Arc::new(FileStore::open(&dir.join("kv"), 16 << 20).expect("store"));
+    let store = Arc::new(SqliteStore::open(&dir.join("history.sqlite")).expect("store"));
     let session = hostile()
         .instantiate(SessionOptions {
             policy,
@@ -66,7 +68,7 @@ async fn configure(a: &mut Attempt, attempt: &str, url: Option<String>) -> Resul
 async fn a_normal_sync_still_works(name: &str) {
     let bench = Bench::jaffle(name);
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("a normal sync after the attack");
+    let report = session.sync(&options()).await.expect("a normal sync after the attack");
     assert_eq!(report.sync.status, api::SyncStatus::Succeeded);
 }
 
@@ -197,7 +199,7 @@ async fn the_response_cap_trips_with_its_value() {
     let bench = Bench::jaffle("response-cap");
     let mut session = bench.session_with(SandboxPolicy { max_response_bytes: 200_000, ..bench.policy() }).await;
     session.configure(&bench.settings()).await.expect("configure is small");
-    match session.trigger_sync(&options()).await {
+    match session.sync(&options()).await {
         Err(e @ CallError::ResponseLimit(200_000)) => {
             assert!(e.to_string().contains("limit of 200000 bytes"), "{e}")
         }
@@ -212,9 +214,9 @@ async fn a_slow_download_hits_the_call_deadline_and_a_new_instance_works() {
     let mut session =
         bench.session_with(SandboxPolicy { call_timeout: Duration::from_secs(1), ..bench.policy() }).await;
     session.configure(&bench.settings()).await.expect("configure");
-    assert!(matches!(session.trigger_sync(&options()).await, Err(CallError::Deadline(_))));
+    assert!(matches!(session.sync(&options()).await, Err(CallError::Deadline(_))));
     let mut fresh = bench.configured().await;
-    fresh.trigger_sync(&options()).await.expect("a new instance syncs");
+    fresh.sync(&options()).await.expect("a new instance syncs");
 }
 
 #[tokio::test]
@@ -258,12 +260,12 @@ async fn the_between_bytes_timeout_of_the_policy_holds_and_trips() {
     // Held: the manifest arrives in 4 pieces 100 ms apart.
     let slow = |pause| dbt_cloud_emulator::FaultKind::Slow { pieces: 4, pause: Duration::from_millis(pause) };
     bench.emulator.fault("manifest.json", 1, slow(100));
-    session.trigger_sync(&options()).await.expect("pauses of 100 ms are within 800 ms");
+    session.sync(&options()).await.expect("pauses of 100 ms are within 800 ms");
     // Exceeded: pauses of 2.5 s break the download off.
     bench.emulator.fault("manifest.json", 1, slow(2500));
     let started = std::time::Instant::now();
     let forced = api::SyncOptions { force: true, ..options() };
-    match session.trigger_sync(&forced).await {
+    match session.sync(&forced).await {
         Err(CallError::Plugin(api::Error::Network(m))) => {
             assert!(m.contains("manifest.json") && m.contains("between-bytes timeout"), "{m}");
             assert!(!m.contains("backtrace") && m.len() < 300, "no host debug text: {m}");

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::SyncAndRead;
+
 use common::{Bench, manifest_counts, options, record_counts};
 use dbt_cloud_emulator::world::{ids, jaffle};
 use model_sync_host::{CallError, api};
@@ -10,7 +12,7 @@ use model_sync_host::{CallError, api};
 async fn a_sync_catalogs_every_resource_of_the_manifest() {
     let bench = Bench::jaffle("sync-counts");
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
+    let report = session.sync(&options()).await.expect("sync succeeds");
     let record = &report.sync;
     assert_eq!(record.status, api::SyncStatus::Succeeded, "{:?}", record.warnings);
     assert_eq!(record_counts(record), manifest_counts(jaffle::MANIFEST));
@@ -26,7 +28,7 @@ async fn a_sync_catalogs_every_resource_of_the_manifest() {
 async fn the_catalog_has_lineage_columns_tests_and_freshness() {
     let bench = Bench::jaffle("sync-catalog");
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
+    let report = session.sync(&options()).await.expect("sync succeeds");
     let node = |id: &str| report.catalog.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"));
     let orders = node("model.jaffle_shop.orders");
     assert_eq!(orders.materialization.as_deref(), Some("table"));
@@ -38,20 +40,30 @@ async fn the_catalog_has_lineage_columns_tests_and_freshness() {
     assert!(order_id.data_type.is_some(), "{order_id:?}");
     assert_eq!(orders.last_run.as_ref().map(|o| o.status.as_str()), Some("success"));
     assert!(!orders.test_outcomes.is_empty());
-    assert!(orders.test_outcomes.iter().all(|t| t.status.as_deref() == Some("pass")), "{:?}", orders.test_outcomes);
+    assert!(
+        orders.test_outcomes.iter().all(|t| t.status.as_ref().map(|s| s.as_str()) == Some("pass")),
+        "{:?}",
+        orders.test_outcomes
+    );
     // run_results.json is read from the build step, not the trailing docs step: tests have outcomes.
     let test = report
         .catalog
         .nodes
         .iter()
-        .find(|n| n.resource_type == "test" && n.tested_node.as_deref() == Some("model.jaffle_shop.orders"))
+        .find(|n| {
+            n.resource_type == api::ResourceType::Test && n.tested_node.as_deref() == Some("model.jaffle_shop.orders")
+        })
         .expect("a test of orders");
     assert_eq!(test.last_run.as_ref().map(|o| o.status.as_str()), Some("pass"));
     let raw_orders = node("source.jaffle_shop.ecom.raw_orders");
     let f = raw_orders.freshness.as_ref().expect("freshness");
-    assert_eq!(f.status, "error");
+    assert_eq!(f.status, api::FreshnessStatus::Error);
     assert!(f.criteria.as_deref().unwrap_or("").contains("warn after 24 hour"));
-    assert!(orders.raw_code.is_none(), "code is left out unless asked for");
+    assert!(
+        orders.raw_code.as_deref().unwrap_or("").contains("ref("),
+        "code is kept by default: {:?}",
+        orders.raw_code
+    );
     let steps: Vec<String> = bench
         .emulator
         .requests()
@@ -63,20 +75,20 @@ async fn the_catalog_has_lineage_columns_tests_and_freshness() {
 }
 
 #[tokio::test]
-async fn code_is_included_when_asked() {
+async fn code_is_left_out_when_asked() {
     let bench = Bench::jaffle("sync-code");
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&api::SyncOptions { include_code: true, ..options() }).await.expect("sync");
+    let report = session.sync(&api::SyncOptions { exclude_code: true, ..options() }).await.expect("sync");
     let orders = report.catalog.nodes.iter().find(|n| n.unique_id == "model.jaffle_shop.orders").expect("orders");
-    assert!(orders.raw_code.as_deref().unwrap_or("").contains("ref("), "{:?}", orders.raw_code);
+    assert_eq!((&orders.raw_code, &orders.compiled_code), (&None, &None));
 }
 
 #[tokio::test]
 async fn two_syncs_make_a_history_that_a_new_instance_lists() {
     let bench = Bench::jaffle("sync-history");
     let mut session = bench.configured().await;
-    let first = session.trigger_sync(&options()).await.expect("first sync");
-    let second = session.trigger_sync(&api::SyncOptions { force: true, ..options() }).await.expect("second sync");
+    let first = session.sync(&options()).await.expect("first sync");
+    let second = session.sync(&api::SyncOptions { force: true, ..options() }).await.expect("second sync");
     assert_eq!((first.sync.id, second.sync.id), (1, 2));
     let changes = second.sync.changes.expect("changes since sync 1");
     assert_eq!((changes.previous_sync_id, changes.added, changes.removed, changes.modified), (1, 0, 0, 0));
@@ -86,7 +98,7 @@ async fn two_syncs_make_a_history_that_a_new_instance_lists() {
     assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(listed[0], second.sync);
     let detail = fresh.get_sync(1).await.expect("get sync 1");
-    assert_eq!(detail.catalog.expect("catalog").nodes.len(), first.catalog.nodes.len());
+    assert_eq!(fresh.read_catalog(1, None).await.expect("catalog").len(), first.catalog.nodes.len());
     assert!(detail.log.iter().any(|l| l.contains("docs run")), "{:?}", detail.log);
 }
 
@@ -94,9 +106,9 @@ async fn two_syncs_make_a_history_that_a_new_instance_lists() {
 async fn unchanged_runs_reuse_the_previous_catalog() {
     let bench = Bench::jaffle("sync-unchanged");
     let mut session = bench.configured().await;
-    session.trigger_sync(&options()).await.expect("first sync");
+    session.sync(&options()).await.expect("first sync");
     bench.emulator.clear_requests();
-    let second = session.trigger_sync(&options()).await.expect("second sync");
+    let second = session.sync(&options()).await.expect("second sync");
     assert_eq!(record_counts(&second.sync), manifest_counts(jaffle::MANIFEST));
     let downloads = bench.emulator.requests().iter().filter(|r| r.path.contains("/artifacts/")).count();
     assert_eq!(downloads, 0, "nothing downloaded again");
@@ -111,7 +123,7 @@ async fn a_missing_freshness_artifact_is_a_warning() {
         }
     });
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync succeeds");
+    let report = session.sync(&options()).await.expect("sync succeeds");
     assert_eq!(report.sync.status, api::SyncStatus::SucceededWithWarnings);
     assert!(report.sync.warnings.iter().any(|w| w.contains("sources.json")), "{:?}", report.sync.warnings);
     assert!(report.catalog.nodes.iter().all(|n| n.freshness.is_none()));
@@ -122,7 +134,7 @@ async fn a_given_run_id_syncs_that_run() {
     let bench = Bench::jaffle("sync-run-id");
     let mut session = bench.configured().await;
     let pr_run = ids::DOCS_RUN + 30;
-    let report = session.trigger_sync(&api::SyncOptions { run_id: Some(pr_run), ..options() }).await.expect("sync");
+    let report = session.sync(&api::SyncOptions { run_id: Some(pr_run), ..options() }).await.expect("sync");
     assert_eq!(report.sync.runs[0].run_id, pr_run);
     assert_eq!(report.sync.runs[0].git_branch.as_deref(), Some("feature/orders"));
 }
@@ -131,7 +143,7 @@ async fn a_given_run_id_syncs_that_run() {
 async fn a_sync_before_configure_is_refused() {
     let bench = Bench::jaffle("sync-unconfigured");
     let mut session = bench.session().await;
-    match session.trigger_sync(&options()).await {
+    match session.sync(&options()).await {
         Err(CallError::Plugin(api::Error::NotConfigured(_))) => {}
         other => panic!("expected not-configured, got {other:?}"),
     }
@@ -141,13 +153,13 @@ async fn a_sync_before_configure_is_refused() {
 async fn a_broken_manifest_fails_the_sync_and_keeps_the_history() {
     let bench = Bench::jaffle("sync-bad-manifest");
     let mut session = bench.configured().await;
-    session.trigger_sync(&options()).await.expect("first sync");
+    session.sync(&options()).await.expect("first sync");
     bench.emulator.fault(
         "manifest.json",
         1,
         dbt_cloud_emulator::FaultKind::Body(b"{\"nodes\": {\"model.x\": [".to_vec()),
     );
-    match session.trigger_sync(&api::SyncOptions { force: true, ..options() }).await {
+    match session.sync(&api::SyncOptions { force: true, ..options() }).await {
         Err(CallError::Plugin(api::Error::BadArtifact(m))) => {
             assert!(m.contains("manifest.json"), "{m}")
         }
@@ -175,7 +187,7 @@ async fn a_newer_schema_version_is_read_best_effort_with_a_warning() {
         }
     });
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync");
+    let report = session.sync(&options()).await.expect("sync");
     assert_eq!(report.sync.status, api::SyncStatus::SucceededWithWarnings);
     assert!(report.sync.warnings.iter().any(|w| w.contains("v13")), "{:?}", report.sync.warnings);
     assert_eq!(record_counts(&report.sync), manifest_counts(jaffle::MANIFEST));
@@ -185,7 +197,7 @@ async fn a_newer_schema_version_is_read_best_effort_with_a_warning() {
 async fn warehouse_statistics_and_types_come_from_catalog_json() {
     let bench = Bench::jaffle("sync-stats");
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync");
+    let report = session.sync(&options()).await.expect("sync");
     let catalog: serde_json::Value = serde_json::from_slice(jaffle::CATALOG).expect("catalog");
     let (id, relation) = catalog["nodes"].as_object().expect("nodes").iter().next().expect("a relation");
     let node = report.catalog.nodes.iter().find(|n| &n.unique_id == id).expect("node in catalog");
@@ -204,7 +216,7 @@ async fn warehouse_statistics_and_types_come_from_catalog_json() {
 async fn a_catalog_can_be_read_in_pages_and_by_type() {
     let bench = Bench::jaffle("sync-pages");
     let mut session = bench.configured().await;
-    let report = session.trigger_sync(&options()).await.expect("sync");
+    let report = session.sync(&options()).await.expect("sync");
     let mut paged = Vec::new();
     let mut offset = 0;
     loop {
@@ -218,8 +230,8 @@ async fn a_catalog_can_be_read_in_pages_and_by_type() {
         paged.extend(page.nodes);
     }
     assert_eq!(paged, report.catalog.nodes);
-    let models = session.get_catalog(report.sync.id, 0, 1000, Some("model")).await.expect("models");
+    let models = session.get_catalog(report.sync.id, 0, 1000, Some(&api::ResourceType::Model)).await.expect("models");
     assert_eq!(models.total, record_counts(&report.sync)["model"]);
-    assert!(models.nodes.iter().all(|n| n.resource_type == "model"));
+    assert!(models.nodes.iter().all(|n| n.resource_type == api::ResourceType::Model));
     assert!(matches!(session.get_catalog(999, 0, 10, None).await, Err(CallError::Plugin(api::Error::NotFound(_)))));
 }

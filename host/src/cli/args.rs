@@ -73,6 +73,19 @@ pub enum Command {
         #[arg(long)]
         logs: bool,
     },
+    /// What changed between two syncs, entity by entity: `diff [FROM_ID] TO_ID`
+    /// (FROM defaults to the newest sync with a catalog before TO).
+    Diff {
+        /// `TO_ID`, or `FROM_ID TO_ID`.
+        #[arg(num_args = 1..=2, required = true, value_name = "SYNC_ID")]
+        ids: Vec<u64>,
+    },
+    /// Drop the catalogs of all but the newest N syncs (records and logs stay).
+    Prune {
+        /// How many of the newest catalogs to keep.
+        #[arg(long)]
+        keep: u32,
+    },
     /// Check the connection step by step and say what to fix.
     Doctor,
 }
@@ -121,7 +134,7 @@ pub struct SyncArgs {
     /// Download again even if the runs are those the previous sync used.
     #[arg(long)]
     pub force: bool,
-    /// Keep raw and compiled SQL in the catalog.
+    /// Leave raw and compiled SQL out of the catalog (kept by default).
     #[arg(long)]
-    pub include_code: bool,
+    pub no_code: bool,
 }

@@ -44,10 +44,16 @@ fn failure(kind: &str, message: impl Into<String>) -> Failure {
 
 /// What a command prints: a JSON document and the same for people.
 pub struct Outcome {
-    /// For `--json`.
-    pub json: Value,
+    /// For `--json`; none when the command already streamed it to stdout.
+    pub json: Option<Value>,
     /// For people (without `--json`).
     pub text: String,
+}
+
+impl Outcome {
+    fn new(json: Value, text: String) -> Self {
+        Outcome { json: Some(json), text }
+    }
 }
 
 /// Everything a command needs.
@@ -110,7 +116,7 @@ impl Context {
             Event::Progress { .. } => {}
             Event::Denied(m) => eprintln!("  sandbox {m}"),
         });
-        let store = Arc::new(self.state.store()?);
+        let store: Arc<dyn model_sync_host::KvStore> = Arc::new(self.state.store()?);
         let options = SessionOptions {
             policy: self.policy(access_url),
             store,
@@ -186,6 +192,8 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Syncs { limit } => syncs(&ctx, *limit).await,
         Command::Sync(args) => sync(&ctx, args).await,
         Command::Show { sync_id, logs } => show(&ctx, *sync_id, *logs).await,
+        Command::Diff { ids } => diff(&ctx, ids).await,
+        Command::Prune { keep } => prune(&ctx, *keep).await,
         Command::Doctor => doctor(&ctx).await,
         Command::Demo => demo(&ctx).await,
     }
@@ -199,10 +207,10 @@ async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failu
     let stored =
         StoredSettings { account_id: Some(connection.account_id), project_id: Some(connection.project_id), ..settings };
     ctx.state.save_settings(&stored)?;
-    Ok(Outcome {
-        json: output::connection_json(&connection),
-        text: format!("{}settings saved in {}\n", output::connection_text(&connection), ctx.state.root().display()),
-    })
+    Ok(Outcome::new(
+        output::connection_json(&connection),
+        format!("{}settings saved in {}\n", output::connection_text(&connection), ctx.state.root().display()),
+    ))
 }
 
 async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
@@ -215,7 +223,7 @@ async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
         records.iter().map(|r| output::record_text(r, output::interrupted(r, busy))).collect::<Vec<_>>().join("")
     };
     let json = records.iter().map(|r| output::record_json(r, output::interrupted(r, busy))).collect();
-    Ok(Outcome { json: Value::Array(json), text })
+    Ok(Outcome::new(Value::Array(json), text))
 }
 
 async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
@@ -234,23 +242,57 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
         wait_timeout_secs: args.timeout,
         cancel_on_timeout: args.cancel_on_timeout,
         force: args.force,
-        include_code: args.include_code,
+        exclude_code: args.no_code,
+        keep_catalogs: Some(model_sync_host::DEFAULT_KEEP_CATALOGS),
         triggered_by: "cli".into(),
     };
-    let report = session.trigger_sync(&options).await?;
-    Ok(Outcome { json: output::record_json(&report.sync, false), text: output::record_text(&report.sync, false) })
+    let record = session.trigger_sync(&options).await?;
+    Ok(Outcome::new(output::record_json(&record, false), output::record_text(&record, false)))
 }
+
+/// Entries read per `get-catalog` call.
+const PAGE: u32 = 1000;
 
 async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     let mut session = ctx.session(None, None).await?;
     let detail = session.get_sync(id).await?;
     let interrupted = output::interrupted(&detail.sync, ctx.state.sync_in_progress());
-    let mut json = output::record_json(&detail.sync, interrupted);
-    json["log"] = json!(detail.log);
-    json["catalog"] = detail.catalog.as_ref().map_or(Value::Null, output::catalog_json);
+    if ctx.json {
+        // The record and log first, then the catalog page by page as it is read.
+        let mut head = output::record_json(&detail.sync, interrupted);
+        head["log"] = json!(detail.log);
+        let head = serde_json::to_string_pretty(&head).map_err(|e| failure("host", e.to_string()))?;
+        let mut out = std::io::stdout().lock();
+        let write = |out: &mut std::io::StdoutLock, s: &str| out.write_all(s.as_bytes());
+        let io = |e: std::io::Error| failure("host", format!("writing to stdout: {e}"));
+        write(&mut out, head.trim_end_matches(['}', '\n']).trim_end()).map_err(io)?;
+        if detail.sync.has_catalog {
+            write(&mut out, ",\n  \"catalog\": {\"nodes\": [").map_err(io)?;
+            let mut first = true;
+            for_each_page(&mut session, id, |nodes| {
+                for n in nodes {
+                    let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
+                    write(&mut out, sep)?;
+                    serde_json::to_writer(&mut out, &output::node_json(n))?;
+                }
+                Ok(())
+            })
+            .await?;
+            write(&mut out, "\n  ]}\n}\n").map_err(io)?;
+        } else {
+            write(&mut out, ",\n  \"catalog\": null\n}\n").map_err(io)?;
+        }
+        return Ok(Outcome { json: None, text: String::new() });
+    }
     let mut text = output::record_text(&detail.sync, interrupted);
-    if let Some(c) = &detail.catalog {
-        text.push_str(&output::catalog_text(c));
+    if detail.sync.has_catalog {
+        for_each_page(&mut session, id, |nodes| {
+            text.push_str(&output::catalog_text(nodes));
+            Ok(())
+        })
+        .await?;
+    } else if detail.sync.status != api::SyncStatus::Failed {
+        text.push_str("  (catalog pruned; the record and log are kept)\n");
     }
     if logs {
         text.push_str("log:\n");
@@ -258,7 +300,58 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
             text.push_str(&format!("  {line}\n"));
         }
     }
-    Ok(Outcome { json, text })
+    Ok(Outcome::new(Value::Null, text))
+}
+
+/// Reads sync `id`'s catalog page by page, handing each page to `each`.
+async fn for_each_page(
+    session: &mut Session,
+    id: u64,
+    mut each: impl FnMut(&[api::CatalogNode]) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut offset = 0;
+    loop {
+        let page = session.get_catalog(id, offset, PAGE, None).await?;
+        each(&page.nodes).map_err(|e| failure("host", format!("writing to stdout: {e}")))?;
+        offset += page.nodes.len() as u32;
+        if page.nodes.is_empty() || offset >= page.total {
+            return Ok(());
+        }
+    }
+}
+
+async fn diff(ctx: &Context, ids: &[u64]) -> Result<Outcome, Failure> {
+    let (from, to) = match ids {
+        [to] => (None, *to),
+        [from, to] => (Some(*from), *to),
+        _ => return Err(failure("invalid-setting", "diff takes TO_ID or FROM_ID TO_ID")),
+    };
+    let mut session = ctx.session(None, None).await?;
+    let mut changes = Vec::new();
+    let from_id = loop {
+        let page = session.get_changes(from, to, changes.len() as u32, 5000).await?;
+        let done = page.changes.is_empty();
+        changes.extend(page.changes);
+        if done || changes.len() as u32 >= page.total {
+            break page.from_sync;
+        }
+    };
+    Ok(Outcome::new(output::changes_json(from_id, to, &changes), output::changes_text(from_id, to, &changes)))
+}
+
+async fn prune(ctx: &Context, keep: u32) -> Result<Outcome, Failure> {
+    let _lock = ctx.state.lock()?;
+    let mut session = ctx.session(None, None).await?;
+    let report = session.prune(keep).await?;
+    Ok(Outcome::new(
+        json!({"pruned": report.pruned, "entries_deleted": report.entries_deleted, "bytes_freed": report.bytes_freed}),
+        format!(
+            "dropped the catalogs of {} syncs and {} stored entries no kept catalog uses: {:.1} MB freed\n",
+            report.pruned,
+            report.entries_deleted,
+            report.bytes_freed as f64 / 1e6
+        ),
+    ))
 }
 
 async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
@@ -303,7 +396,12 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
                     "docs job",
                     c.docs_job.as_ref().is_some_and(|j| j.latest_run_id.is_some()),
                     match &c.docs_job {
-                        Some(j) => format!("{} ({}), latest usable run {:?}", j.id, j.name, j.latest_run_id),
+                        Some(j) => format!(
+                            "{} ({}), latest usable run {}",
+                            j.id,
+                            j.name,
+                            j.latest_run_id.map_or("none".to_string(), |r| r.to_string())
+                        ),
                         None => "none: set one in dbt Cloud or `configure --docs-job-id`".into(),
                     },
                 );
@@ -325,7 +423,7 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
     if !ok {
         return Err(failure("doctor", format!("the connection is not usable:\n{text}")));
     }
-    Ok(Outcome { json: json!({"ok": ok, "steps": steps}), text })
+    Ok(Outcome::new(json!({"ok": ok, "steps": steps}), text))
 }
 
 async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
@@ -349,21 +447,25 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
     text.push_str(&output::connection_text(&connection));
     text.push_str("\n$ model-sync sync\n");
     let options = model_sync_host::sync_options("demo");
-    let report = session.trigger_sync(&options).await?;
-    text.push_str(&output::record_text(&report.sync, false));
-    text.push_str(&output::catalog_text(&report.catalog));
+    let record = session.trigger_sync(&options).await?;
+    text.push_str(&output::record_text(&record, false));
+    for_each_page(&mut session, record.id, |nodes| {
+        text.push_str(&output::catalog_text(nodes));
+        Ok(())
+    })
+    .await?;
     text.push_str("\n$ model-sync syncs\n");
     let records = session.list_syncs(Some(5)).await?;
     for r in &records {
         text.push_str(&output::record_text(r, false));
     }
     text.push_str(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
-    Ok(Outcome {
-        json: json!({
+    Ok(Outcome::new(
+        json!({
             "connection": output::connection_json(&connection),
-            "sync": output::record_json(&report.sync, false),
+            "sync": output::record_json(&record, false),
             "syncs": records.iter().map(|r| output::record_json(r, false)).collect::<Vec<_>>(),
         }),
         text,
-    })
+    ))
 }

@@ -24,7 +24,8 @@ pub fn interrupted(r: &api::SyncRecord, sync_in_progress: bool) -> bool {
 
 /// A sync record; `interrupted` marks a running record whose host is gone.
 pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
-    let counts: Map<String, Value> = r.counts.iter().map(|c| (c.resource_type.clone(), json!(c.count))).collect();
+    let counts: Map<String, Value> =
+        r.counts.iter().map(|c| (c.resource_type.as_str().to_string(), json!(c.count))).collect();
     json!({
         "id": r.id,
         "status": status_name(r.status),
@@ -33,7 +34,7 @@ pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
         "started_at": r.started_at,
         "finished_at": r.finished_at,
         "runs": r.runs.iter().map(|u| json!({
-            "job_id": u.job_id, "run_id": u.run_id, "purpose": u.purpose, "artifacts": u.artifacts,
+            "job_id": u.job_id, "run_id": u.run_id, "purpose": u.purpose.as_str(), "artifacts": u.artifacts,
             "href": u.href, "git_branch": u.git_branch, "git_sha": u.git_sha, "finished_at": u.finished_at,
         })).collect::<Vec<_>>(),
         "counts": counts,
@@ -45,44 +46,79 @@ pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
         "changes": r.changes.map(|c| json!({
             "previous_sync_id": c.previous_sync_id, "added": c.added, "removed": c.removed, "modified": c.modified,
         })),
+        "has_catalog": r.has_catalog,
     })
 }
 
-/// A catalog.
-pub fn catalog_json(c: &api::Catalog) -> Value {
+/// A catalog entry.
+pub fn node_json(n: &api::CatalogNode) -> Value {
     json!({
-        "nodes": c.nodes.iter().map(|n| json!({
-            "unique_id": n.unique_id, "resource_type": n.resource_type, "name": n.name,
-            "package_name": n.package_name, "path": n.path, "database": n.database, "schema": n.schema,
-            "relation_name": n.relation_name, "materialization": n.materialization,
-            "description": n.description, "tags": n.tags, "owner": n.owner,
-            "meta": serde_json::from_str::<Value>(&n.meta_json).unwrap_or(Value::Null),
-            "columns": n.columns.iter().map(|c| json!({
-                "name": c.name, "description": c.description, "data_type": c.data_type,
-                "tests": c.tests, "primary_key": c.primary_key,
-            })).collect::<Vec<_>>(),
-            "depends_on": n.depends_on, "tested_node": n.tested_node, "tested_column": n.tested_column,
-            "test_name": n.test_name, "raw_code": n.raw_code, "compiled_code": n.compiled_code,
-            "last_run": n.last_run.as_ref().map(|o| json!({
-                "status": o.status, "message": o.message, "execution_time_secs": o.execution_time_secs,
-                "completed_at": o.completed_at, "failures": o.failures,
-            })),
-            "freshness": n.freshness.as_ref().map(|f| json!({
-                "status": f.status, "max_loaded_at": f.max_loaded_at, "snapshotted_at": f.snapshotted_at,
-                "age_secs": f.age_secs, "criteria": f.criteria, "error": f.error,
-            })),
-            "stats": n.stats.iter().map(|s| json!({"id": s.id, "label": s.label, "value": s.value})).collect::<Vec<_>>(),
-            "test_outcomes": n.test_outcomes.iter().map(|t| json!({
-                "test_id": t.test_id, "test_name": t.test_name, "column": t.column, "status": t.status, "failures": t.failures,
-            })).collect::<Vec<_>>(),
+        "unique_id": n.unique_id, "resource_type": n.resource_type.as_str(), "name": n.name,
+        "package_name": n.package_name, "path": n.path, "database": n.database, "schema": n.schema,
+        "relation_name": n.relation_name, "materialization": n.materialization,
+        "description": n.description, "tags": n.tags, "owner": n.owner,
+        "meta": serde_json::from_str::<Value>(&n.meta_json).unwrap_or(Value::Null),
+        "columns": n.columns.iter().map(|c| json!({
+            "name": c.name, "description": c.description, "data_type": c.data_type,
+            "tests": c.tests, "primary_key": c.primary_key,
+        })).collect::<Vec<_>>(),
+        "depends_on": n.depends_on, "tested_node": n.tested_node, "tested_column": n.tested_column,
+        "test_name": n.test_name, "raw_code": n.raw_code, "compiled_code": n.compiled_code,
+        "last_run": n.last_run.as_ref().map(|o| json!({
+            "status": o.status.as_str(), "message": o.message, "execution_time_secs": o.execution_time_secs,
+            "completed_at": o.completed_at, "failures": o.failures,
+        })),
+        "freshness": n.freshness.as_ref().map(|f| json!({
+            "status": f.status.as_str(), "max_loaded_at": f.max_loaded_at, "snapshotted_at": f.snapshotted_at,
+            "age_secs": f.age_secs, "criteria": f.criteria, "error": f.error,
+        })),
+        "stats": n.stats.iter().map(|s| json!({"id": s.id, "label": s.label, "value": s.value})).collect::<Vec<_>>(),
+        "test_outcomes": n.test_outcomes.iter().map(|t| json!({
+            "test_id": t.test_id, "test_name": t.test_name, "column": t.column,
+            "status": t.status.as_ref().map(|s| s.as_str()), "failures": t.failures,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// The changes from sync `from` to `to`, in the shape DESIGN.md gives.
+pub fn changes_json(from: u64, to: u64, changes: &[api::EntityChange]) -> Value {
+    let ids = |kind: api::ChangeKind| {
+        changes.iter().filter(|c| c.kind == kind).map(|c| json!(c.unique_id)).collect::<Vec<_>>()
+    };
+    let modified: Vec<Value> = changes
+        .iter()
+        .filter(|c| c.kind == api::ChangeKind::Modified)
+        .map(|c| json!({"unique_id": c.unique_id, "changed": c.facets.iter().map(|f| f.as_str()).collect::<Vec<_>>()}))
+        .collect();
+    json!({
+        "from": from,
+        "to": to,
+        "added": ids(api::ChangeKind::Added),
+        "removed": ids(api::ChangeKind::Removed),
+        "modified": modified,
+    })
+}
+
+/// The changes from sync `from` to `to` as a table for people.
+pub fn changes_text(from: u64, to: u64, changes: &[api::EntityChange]) -> String {
+    let since = if from == 0 { "an empty history".to_string() } else { format!("sync {from}") };
+    if changes.is_empty() {
+        return format!("sync {to}: nothing changed since {since}\n");
+    }
+    let width = changes.iter().map(|c| c.unique_id.len()).max().unwrap_or(0).clamp(9, 70);
+    let mut out = format!("sync {to} against {since}: {} changed\n", changes.len());
+    out.push_str(&format!("  {:<8}  {:<width$}  {}\n", "change", "unique id", "what changed"));
+    for c in changes {
+        let facets: Vec<&str> = c.facets.iter().map(|f| f.as_str()).collect();
+        out.push_str(&format!("  {:<8}  {:<width$}  {}\n", c.kind.as_str(), c.unique_id, facets.join(", ")));
+    }
+    out
 }
 
 fn job_json(j: &Option<api::JobSummary>) -> Value {
     match j {
         Some(j) => json!({
-            "id": j.id, "name": j.name, "environment_id": j.environment_id, "chosen_by": j.chosen_by,
+            "id": j.id, "name": j.name, "environment_id": j.environment_id, "chosen_by": j.chosen_by.as_str(),
             "latest_run_id": j.latest_run_id, "latest_run_finished_at": j.latest_run_finished_at,
         }),
         None => Value::Null,
@@ -113,7 +149,7 @@ pub fn connection_text(c: &api::Connection) -> String {
             "  {label}: job {} \"{}\" ({}), latest usable run: {}\n",
             j.id,
             j.name,
-            j.chosen_by,
+            j.chosen_by.as_str(),
             j.latest_run_id.map_or("none".to_string(), |r| format!(
                 "{r} finished {}",
                 j.latest_run_finished_at.as_deref().unwrap_or("?")
@@ -152,7 +188,7 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
     for u in &r.runs {
         out.push_str(&format!(
             "  {} run {} of job {}{}: {}\n",
-            u.purpose,
+            u.purpose.as_str(),
             u.run_id,
             u.job_id,
             u.git_branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default(),
@@ -160,7 +196,8 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
         ));
     }
     if !r.counts.is_empty() {
-        let counts: Vec<String> = r.counts.iter().map(|c| format!("{} {}", c.count, c.resource_type)).collect();
+        let counts: Vec<String> =
+            r.counts.iter().map(|c| format!("{} {}", c.count, c.resource_type.as_str())).collect();
         out.push_str(&format!("  catalog: {}\n", counts.join(", ")));
     }
     if let Some(c) = r.changes {
@@ -179,15 +216,16 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
     out
 }
 
-/// The models of a catalog for people: one line each with status and tests.
-pub fn catalog_text(c: &api::Catalog) -> String {
+/// Models, sources, seeds and snapshots for people: one line each with
+/// status, columns and key.
+pub fn catalog_text(nodes: &[api::CatalogNode]) -> String {
     let mut out = String::new();
-    for n in c.nodes.iter().filter(|n| matches!(n.resource_type.as_str(), "model" | "source" | "seed" | "snapshot")) {
+    for n in nodes.iter().filter(|n| matches!(n.resource_type.as_str(), "model" | "source" | "seed" | "snapshot")) {
         let status = n.last_run.as_ref().map(|o| o.status.as_str()).or(n.freshness.as_ref().map(|f| f.status.as_str()));
         let keys: Vec<&str> = n.columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
         out.push_str(&format!(
             "  {:<8} {:<45} {:>3} columns{}{}\n",
-            n.resource_type,
+            n.resource_type.as_str(),
             n.relation_name.as_deref().unwrap_or(&n.unique_id),
             n.columns.len(),
             status.map(|s| format!(", last {s}")).unwrap_or_default(),

@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use model_sync_host::FileStore;
-use model_sync_host::kv::create_private_dir;
+use model_sync_host::SqliteStore;
+use model_sync_host::kv::{KvOp, KvStore, create_private_dir};
 use serde::{Deserialize, Serialize};
 
 /// The non-secret connection settings (`settings.json`).
@@ -28,8 +28,10 @@ pub struct StateDir {
     root: PathBuf,
 }
 
-/// The largest value the plugin may store.
-const MAX_VALUE_BYTES: u64 = 1 << 30;
+/// The history database in the state directory.
+const HISTORY_DB: &str = "history.sqlite";
+/// Where 0.1 kept the history, one file per key (`/` spelled `%`).
+const V1_KV_DIR: &str = "kv";
 
 impl StateDir {
     /// Opens (creating, owner-only) the state directory.
@@ -47,9 +49,23 @@ impl StateDir {
         &self.root
     }
 
-    /// The plugin's key-value store.
-    pub fn store(&self) -> anyhow::Result<FileStore> {
-        Ok(FileStore::open(&self.root.join("kv"), MAX_VALUE_BYTES)?)
+    /// The sync history database, into which a history kept by 0.1 is
+    /// moved on first use (the plugin then converts its catalogs).
+    pub fn store(&self) -> anyhow::Result<SqliteStore> {
+        let store = SqliteStore::open(&self.root.join(HISTORY_DB))?;
+        let v1 = self.root.join(V1_KV_DIR);
+        if v1.is_dir() {
+            import_v1(&v1, &store).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} holds a history kept by model-sync 0.1 that could not be moved into {HISTORY_DB}: {e:#}; \
+                     move it aside (`mv {} {}.0.1`) to start a new history",
+                    v1.display(),
+                    v1.display(),
+                    v1.display()
+                )
+            })?;
+        }
+        Ok(store)
     }
 
     /// The compile cache.
@@ -100,4 +116,24 @@ fn default_dir() -> anyhow::Result<PathBuf> {
     }
     let home = std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("set --state-dir (no HOME)"))?;
     Ok(PathBuf::from(home).join(".local/state/model-sync"))
+}
+
+/// Copies every key of a 0.1 history directory into `store` in one batch,
+/// then renames the directory so that it is not imported twice.
+fn import_v1(dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
+    let mut ops = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(".tmp-") || !entry.file_type()?.is_file() {
+            continue;
+        }
+        ops.push(KvOp::Set { key: name.replace('%', "/"), value: fs::read(entry.path())? });
+    }
+    store.apply(ops).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut done = dir.as_os_str().to_owned();
+    done.push(".0.1-imported");
+    fs::rename(dir, done)?;
+    Ok(())
 }

@@ -4,11 +4,12 @@
 
 use super::wit::exports::modelsync::plugin::model_sync as wit;
 use super::wit::modelsync::plugin::host;
-use crate::catalog::{Catalog, Column, Freshness, Node, RunOutcome, Stat, TestOutcome};
-use crate::connect::{Connection, JobSummary};
+use crate::catalog::{Column, Freshness, Node, RunOutcome, Stat, TestOutcome};
+use crate::connect::{ChosenBy, Connection, JobSummary};
 use crate::error::Error;
-use crate::history::{ChangeSummary, RunUsed, SyncRecord, SyncStatus};
+use crate::history::{ChangeKind, ChangeSummary, Facet, PruneReport, RunUsed, StoreOp, SyncRecord, SyncStatus};
 use crate::log::Level;
+use crate::purpose::Purpose;
 use crate::settings::RawSettings;
 use crate::sync::SyncOptions;
 
@@ -34,7 +35,8 @@ impl From<wit::SyncOptions> for SyncOptions {
             wait_timeout_secs: o.wait_timeout_secs,
             cancel_on_timeout: o.cancel_on_timeout,
             force: o.force,
-            include_code: o.include_code,
+            exclude_code: o.exclude_code,
+            keep_catalogs: o.keep_catalogs,
             triggered_by: o.triggered_by,
         }
     }
@@ -70,7 +72,7 @@ impl From<&JobSummary> for wit::JobSummary {
             id: j.job.id,
             name: j.job.name.clone(),
             environment_id: j.job.environment_id,
-            chosen_by: j.chosen_by.as_str().to_string(),
+            chosen_by: j.chosen_by.into(),
             latest_run_id: j.latest_run_id,
             latest_run_finished_at: j.latest_run_finished_at.clone(),
         }
@@ -109,7 +111,7 @@ impl From<&RunUsed> for wit::RunUsed {
         wit::RunUsed {
             job_id: u.job_id,
             run_id: u.run_id,
-            purpose: u.purpose.clone(),
+            purpose: u.purpose.into(),
             artifacts: u.artifacts.clone(),
             href: u.href.clone(),
             git_branch: u.git_branch.clone(),
@@ -143,13 +145,14 @@ impl From<&SyncRecord> for wit::SyncRecord {
                 .counts
                 .iter()
                 .map(|(resource_type, count)| wit::ResourceCount {
-                    resource_type: resource_type.clone(),
+                    resource_type: resource_type.as_str().into(),
                     count: *count,
                 })
                 .collect(),
             warnings: r.warnings.clone(),
             error: r.error.clone().map(Into::into),
             changes: r.changes.map(Into::into),
+            has_catalog: r.has_catalog,
         }
     }
 }
@@ -169,7 +172,7 @@ impl From<Column> for wit::Column {
 impl From<RunOutcome> for wit::RunOutcome {
     fn from(o: RunOutcome) -> Self {
         wit::RunOutcome {
-            status: o.status,
+            status: o.status.as_str().into(),
             message: o.message,
             execution_time_secs: o.execution_time_secs,
             completed_at: o.completed_at,
@@ -181,7 +184,7 @@ impl From<RunOutcome> for wit::RunOutcome {
 impl From<Freshness> for wit::Freshness {
     fn from(f: Freshness) -> Self {
         wit::Freshness {
-            status: f.status,
+            status: f.status.as_str().into(),
             max_loaded_at: f.max_loaded_at,
             snapshotted_at: f.snapshotted_at,
             age_secs: f.age_secs,
@@ -203,7 +206,7 @@ impl From<TestOutcome> for wit::TestOutcome {
             test_id: t.test_id,
             test_name: t.test_name,
             column: t.column,
-            status: t.status,
+            status: t.status.as_deref().map(Into::into),
             failures: t.failures,
         }
     }
@@ -213,7 +216,7 @@ impl From<Node> for wit::CatalogNode {
     fn from(n: Node) -> Self {
         wit::CatalogNode {
             unique_id: n.unique_id,
-            resource_type: n.resource_type,
+            resource_type: n.resource_type.as_str().into(),
             name: n.name,
             package_name: n.package_name,
             path: n.path,
@@ -240,9 +243,132 @@ impl From<Node> for wit::CatalogNode {
     }
 }
 
-impl From<Catalog> for wit::Catalog {
-    fn from(c: Catalog) -> Self {
-        wit::Catalog { nodes: c.nodes.into_iter().map(Into::into).collect() }
+/// dbt's spelling of each known resource type, and the type it names.
+fn resource_types() -> [(&'static str, wit::ResourceType); 12] {
+    use wit::ResourceType as T;
+    [
+        ("model", T::Model),
+        ("seed", T::Seed),
+        ("snapshot", T::Snapshot),
+        ("test", T::Test),
+        ("analysis", T::Analysis),
+        ("operation", T::Operation),
+        ("source", T::Source),
+        ("exposure", T::Exposure),
+        ("metric", T::Metric),
+        ("semantic_model", T::SemanticModel),
+        ("saved_query", T::SavedQuery),
+        ("unit_test", T::UnitTest),
+    ]
+}
+
+impl From<&str> for wit::ResourceType {
+    fn from(s: &str) -> Self {
+        resource_types().into_iter().find(|(name, _)| *name == s).map_or_else(|| Self::Other(s.to_string()), |(_, t)| t)
+    }
+}
+
+impl From<wit::ResourceType> for String {
+    fn from(t: wit::ResourceType) -> Self {
+        if let wit::ResourceType::Other(s) = t {
+            return s;
+        }
+        let wanted = std::mem::discriminant(&t);
+        resource_types()
+            .into_iter()
+            .find(|(_, known)| std::mem::discriminant(known) == wanted)
+            .map_or_else(String::new, |(name, _)| name.to_string())
+    }
+}
+
+impl From<&str> for wit::RunStatus {
+    fn from(s: &str) -> Self {
+        match s.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+            "success" => Self::Success,
+            "error" => Self::Error,
+            "skipped" => Self::Skipped,
+            "pass" => Self::Pass,
+            "fail" => Self::Fail,
+            "warn" => Self::Warn,
+            "runtime-error" => Self::RuntimeError,
+            "no-op" => Self::NoOp,
+            "partial-success" => Self::PartialSuccess,
+            _ => Self::Other(s.to_string()),
+        }
+    }
+}
+
+impl From<&str> for wit::FreshnessStatus {
+    fn from(s: &str) -> Self {
+        match s.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+            "pass" => Self::Pass,
+            "warn" => Self::Warn,
+            "error" => Self::Error,
+            "runtime-error" => Self::RuntimeError,
+            _ => Self::Other(s.to_string()),
+        }
+    }
+}
+
+impl From<ChosenBy> for wit::ChosenBy {
+    fn from(c: ChosenBy) -> Self {
+        match c {
+            ChosenBy::Explicit => Self::Explicit,
+            ChosenBy::Project => Self::Project,
+            ChosenBy::Inferred => Self::Inferred,
+        }
+    }
+}
+
+impl From<Purpose> for wit::RunPurpose {
+    fn from(p: Purpose) -> Self {
+        match p {
+            Purpose::Docs => Self::Docs,
+            Purpose::Freshness => Self::Freshness,
+        }
+    }
+}
+
+impl From<ChangeKind> for wit::ChangeKind {
+    fn from(k: ChangeKind) -> Self {
+        match k {
+            ChangeKind::Added => Self::Added,
+            ChangeKind::Removed => Self::Removed,
+            ChangeKind::Modified => Self::Modified,
+        }
+    }
+}
+
+impl From<Facet> for wit::Facet {
+    fn from(f: Facet) -> Self {
+        match f {
+            Facet::Location => Self::Location,
+            Facet::Description => Self::Description,
+            Facet::Config => Self::Config,
+            Facet::Columns => Self::Columns,
+            Facet::Code => Self::Code,
+            Facet::DependsOn => Self::DependsOn,
+            Facet::Tests => Self::Tests,
+            Facet::LastRun => Self::LastRun,
+            Facet::TestOutcomes => Self::TestOutcomes,
+            Facet::Freshness => Self::Freshness,
+            Facet::Stats => Self::Stats,
+        }
+    }
+}
+
+impl From<PruneReport> for wit::PruneReport {
+    fn from(r: PruneReport) -> Self {
+        wit::PruneReport { pruned: r.pruned, entries_deleted: r.entries_deleted, bytes_freed: r.bytes_freed }
+    }
+}
+
+impl From<StoreOp> for host::StoreOp {
+    fn from(op: StoreOp) -> Self {
+        match op {
+            StoreOp::Set(key, value) => Self::Set(host::KeyValue { key, value }),
+            StoreOp::Delete(key) => Self::Delete(key),
+        }
     }
 }
 

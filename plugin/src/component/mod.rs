@@ -56,31 +56,50 @@ impl api::Guest for Plugin {
     }
 
     fn list_syncs(limit: Option<u32>) -> Result<Vec<api::SyncRecord>, api::Error> {
-        let records = History::new(&HostStore).list(limit)?;
+        let records = History::open(&HostStore)?.list(limit)?;
         Ok(records.iter().map(Into::into).collect())
     }
 
     fn get_sync(id: u64) -> Result<api::SyncDetail, api::Error> {
-        let history = History::new(&HostStore);
-        let record =
-            history.get(id)?.ok_or_else(|| Error::NotFound(format!("there is no sync {id} in the history")))?;
-        Ok(api::SyncDetail { sync: (&record).into(), log: record.log, catalog: history.catalog(id)?.map(Into::into) })
+        let record = History::open(&HostStore)?
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(format!("there is no sync {id} in the history")))?;
+        Ok(api::SyncDetail { sync: (&record).into(), log: record.log })
     }
 
     fn get_catalog(
         id: u64,
         offset: u32,
         limit: u32,
-        resource_type: Option<String>,
+        resource_type: Option<api::ResourceType>,
     ) -> Result<api::CatalogPage, api::Error> {
-        let catalog = History::new(&HostStore)
-            .catalog(id)?
-            .ok_or_else(|| Error::NotFound(format!("sync {id} has no catalog")))?;
-        let (nodes, total) = catalog.page(offset as usize, limit.min(MAX_PAGE) as usize, resource_type.as_deref());
+        let resource_type = resource_type.map(String::from);
+        let (nodes, total) = History::open(&HostStore)?.catalog_page(
+            id,
+            offset as usize,
+            limit.min(MAX_PAGE) as usize,
+            resource_type.as_deref(),
+        )?;
         Ok(api::CatalogPage { nodes: nodes.into_iter().map(Into::into).collect(), total: total as u32 })
     }
 
-    fn trigger_sync(options: api::SyncOptions) -> Result<api::SyncReport, api::Error> {
+    fn get_changes(from: Option<u64>, to: u64, offset: u32, limit: u32) -> Result<api::ChangePage, api::Error> {
+        let history = History::open(&HostStore)?;
+        let (from, old, new) = history.change_span(from, to)?;
+        let all = history.index_changes(old.as_ref(), &new)?;
+        let mut changes = Vec::new();
+        for change in all.iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize) {
+            changes.push(api::EntityChange {
+                unique_id: change.unique_id().to_string(),
+                resource_type: change.resource_type().into(),
+                kind: change.kind.into(),
+                facets: history.facets(change)?.into_iter().map(Into::into).collect(),
+            });
+        }
+        Ok(api::ChangePage { from_sync: from, to_sync: to, changes, total: all.len() as u32 })
+    }
+
+    fn trigger_sync(options: api::SyncOptions) -> Result<api::SyncRecord, api::Error> {
         let state = STATE.lock().map_err(|_| Error::Other("plugin state poisoned".into()))?;
         let connected = state.as_ref().ok_or_else(|| {
             Error::NotConfigured("call configure with the connection settings before trigger-sync".into())
@@ -91,9 +110,13 @@ impl api::Guest for Plugin {
         }
         let clock = SystemClock::default();
         let client = Client::new(&WasiTransport, &clock, &connected.settings, &logger);
-        let (record, catalog) =
-            sync::run(&client, &connected.connection, &options.into(), &History::new(&HostStore), &logger)?;
-        Ok(api::SyncReport { sync: (&record).into(), catalog: catalog.into() })
+        let history = History::open(&HostStore)?;
+        let record = sync::run(&client, &connected.connection, &options.into(), &history, &logger)?;
+        Ok((&record).into())
+    }
+
+    fn prune(keep: u32) -> Result<api::PruneReport, api::Error> {
+        Ok(History::open(&HostStore)?.prune(keep as usize)?.into())
     }
 }
 

@@ -2,7 +2,7 @@
 //! ([`LogSink`]) and the key-value store ([`KvStore`]).
 
 use super::wit::modelsync::plugin::host;
-use crate::history::KvStore;
+use crate::history::{KvStore, StoreOp};
 use crate::log::{Level, LogSink};
 
 /// Sends log lines and progress to the host as they happen.
@@ -32,5 +32,10 @@ impl KvStore for HostStore {
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
         host::kv_list(prefix).map_err(String::from)
+    }
+
+    fn batch(&self, ops: Vec<StoreOp>) -> Result<(), String> {
+        let ops: Vec<host::StoreOp> = ops.into_iter().map(Into::into).collect();
+        host::kv_batch(&ops).map_err(String::from)
     }
 }

@@ -105,7 +105,7 @@ pub fn run_used(run: &Run, purpose: Purpose, artifacts: Vec<String>) -> crate::h
     crate::history::RunUsed {
         job_id: run.job_definition_id.unwrap_or(0),
         run_id: run.id,
-        purpose: purpose.as_str().to_string(),
+        purpose,
         artifacts,
         href: run.href.clone(),
         git_branch: run.git_branch.clone(),

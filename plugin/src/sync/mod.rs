@@ -1,6 +1,6 @@
 //! `trigger-sync`: choose the runs, reuse the previous catalog or fetch and
-//! parse the artifacts, build the catalog, compare it with the previous sync,
-//! and record the sync.
+//! parse the artifacts, build the catalog, store what the history lacks of
+//! it, compare it with the previous sync, and record the sync.
 
 mod choose;
 mod fetch;
@@ -12,7 +12,7 @@ use crate::artifacts::manifest::{CodePolicy, KeepCode, SkipCode};
 use crate::catalog::{self, Catalog};
 use crate::connect::Connection;
 use crate::error::Result;
-use crate::history::{self, History, SyncRecord, SyncStatus};
+use crate::history::{ChangeSummary, History, Root, SyncRecord, SyncStatus, changes};
 use crate::log::{Level, Logger};
 use crate::time;
 
@@ -21,14 +21,15 @@ use notes::Notes;
 pub use options::SyncOptions;
 
 /// Runs a sync and records it. The record is written when the sync starts
-/// (status running) and again when it ends, so an interrupted sync shows.
+/// (status running) and again, with the catalog's index, when it ends, so an
+/// interrupted sync shows and never leaves half a catalog.
 pub fn run(
     client: &Client,
     connection: &Connection,
     options: &SyncOptions,
     history: &History,
     log: &Logger,
-) -> Result<(SyncRecord, Catalog)> {
+) -> Result<SyncRecord> {
     let clock = client.clock();
     let mut record = SyncRecord::started(history.next_id()?, &options.triggered_by, time::now_rfc3339(clock));
     let id = record.id;
@@ -42,15 +43,17 @@ pub fn run(
     record.finished_at = Some(time::now_rfc3339(clock));
     record.warnings = notes.into_warnings();
     match outcome {
-        Ok(catalog) => {
-            record.counts = catalog.counts();
+        Ok(root) => {
             record.status =
                 if record.warnings.is_empty() { SyncStatus::Succeeded } else { SyncStatus::SucceededWithWarnings };
-            log.info(&format!("sync {id} finished: {} entries", catalog.nodes.len()));
-            history.save_catalog(id, &catalog)?;
+            log.info(&format!("sync {id} finished: {} entries", root.entries));
             record.log = log.lines();
-            history.save(&record)?;
-            Ok((record, catalog))
+            history.commit(&record, Some(&root))?;
+            record.has_catalog = true;
+            if let Some(keep) = options.keep_catalogs {
+                retain(history, keep, log);
+            }
+            Ok(record)
         }
         Err(e) => {
             log.log(Level::Error, &format!("sync {id} failed: {e}"));
@@ -65,7 +68,21 @@ pub fn run(
     }
 }
 
-/// The steps of a sync between its two record writes.
+/// Applies the retention asked for; a failure is logged, not fatal, as the
+/// sync itself is committed.
+fn retain(history: &History, keep: u32, log: &Logger) {
+    match history.prune(keep as usize) {
+        Ok(r) if r.pruned > 0 || r.entries_deleted > 0 => log.info(&format!(
+            "retention (newest {keep} catalogs): dropped {} catalogs and {} stored parts, {} bytes",
+            r.pruned, r.entries_deleted, r.bytes_freed
+        )),
+        Ok(_) => {}
+        Err(e) => log.warn(&format!("retention (newest {keep} catalogs) failed, nothing was lost: {e}")),
+    }
+}
+
+/// The steps of a sync between its two record writes; returns the index root
+/// of the catalog, stored but not yet committed.
 fn perform(
     client: &Client,
     connection: &Connection,
@@ -74,46 +91,46 @@ fn perform(
     notes: &mut Notes,
     record: &mut SyncRecord,
     log: &Logger,
-) -> Result<Catalog> {
+) -> Result<Root> {
     let chosen = choose::choose_runs(client, connection, options, record.id, notes, log)?;
-    let previous = history.latest_successful()?;
-    if !options.force
-        && let Some(catalog) = reuse(history, previous.as_ref(), &chosen, record, log)
-    {
-        return Ok(catalog);
-    }
-    let catalog = if options.include_code {
-        fetch_and_build::<KeepCode>(client, &chosen, notes, record, log)?
-    } else {
-        fetch_and_build::<SkipCode>(client, &chosen, notes, record, log)?
+    let previous = history.latest_with_catalog(None)?;
+    let previous_root = match &previous {
+        Some(p) => history.root(p.id)?,
+        None => None,
     };
-    if let Some(previous) = previous {
-        compare(history, &previous, &catalog, record, log);
+    if !options.force
+        && let (Some(previous), Some(root)) = (&previous, &previous_root)
+        && previous.runs.iter().map(|r| r.run_id).collect::<Vec<_>>() == chosen.ids()
+    {
+        log.info(&format!(
+            "the runs are those of sync {}: reusing its catalog without downloading (force downloads again)",
+            previous.id
+        ));
+        record.runs = previous.runs.clone();
+        record.counts = previous.counts.clone();
+        record.changes = Some(ChangeSummary::unchanged(previous.id));
+        return Ok(root.clone());
     }
-    Ok(catalog)
-}
-
-/// The previous sync's catalog when it read exactly the chosen runs: nothing
-/// is downloaded again.
-fn reuse(
-    history: &History,
-    previous: Option<&SyncRecord>,
-    chosen: &ChosenRuns,
-    record: &mut SyncRecord,
-    log: &Logger,
-) -> Option<Catalog> {
-    let previous = previous?;
-    if previous.runs.iter().map(|r| r.run_id).collect::<Vec<_>>() != chosen.ids() {
-        return None;
+    let catalog = if options.exclude_code {
+        fetch_and_build::<SkipCode>(client, &chosen, notes, record, log)?
+    } else {
+        fetch_and_build::<KeepCode>(client, &chosen, notes, record, log)?
+    };
+    record.counts = catalog.counts();
+    let mut known = match &previous_root {
+        Some(root) => history.known(root)?,
+        None => Default::default(),
+    };
+    let root = history.store_catalog(&catalog, &mut known)?;
+    if let (Some(previous), Some(before)) = (&previous, &previous_root) {
+        let summary = changes::summarize(previous.id, &history.index_changes(Some(before), &root)?);
+        log.info(&format!(
+            "since sync {}: {} added, {} removed, {} modified",
+            previous.id, summary.added, summary.removed, summary.modified
+        ));
+        record.changes = Some(summary);
     }
-    let catalog = history.catalog(previous.id).ok().flatten()?;
-    log.info(&format!(
-        "the runs are those of sync {}: reusing its catalog without downloading (force downloads again)",
-        previous.id
-    ));
-    record.runs = previous.runs.clone();
-    record.changes = Some(history::ChangeSummary::unchanged(previous.id));
-    Some(catalog)
+    Ok(root)
 }
 
 /// Downloads and parses the chosen runs' artifacts and builds the catalog.
@@ -127,17 +144,6 @@ fn fetch_and_build<C: CodePolicy>(
     let fetched = fetch::fetch::<C>(client, chosen, notes, log)?;
     record.runs = fetched.runs;
     Ok(catalog::build(fetched.manifest, fetched.inputs))
-}
-
-/// Records what changed since the previous successful sync.
-fn compare(history: &History, previous: &SyncRecord, catalog: &Catalog, record: &mut SyncRecord, log: &Logger) {
-    let Ok(Some(before)) = history.catalog(previous.id) else { return };
-    let changes = history::diff(previous.id, &before, catalog);
-    log.info(&format!(
-        "since sync {}: {} added, {} removed, {} modified",
-        previous.id, changes.added, changes.removed, changes.modified
-    ));
-    record.changes = Some(changes);
 }
 
 #[cfg(test)]

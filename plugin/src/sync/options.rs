@@ -16,8 +16,11 @@ pub struct SyncOptions {
     pub cancel_on_timeout: bool,
     /// Download again even if the runs are those the previous sync read.
     pub force: bool,
-    /// Keep raw and compiled SQL in the catalog.
-    pub include_code: bool,
+    /// Leave raw and compiled SQL out of the catalog (kept by default).
+    pub exclude_code: bool,
+    /// After a successful sync, drop the catalogs of all but the newest this
+    /// many syncs; none keeps them all.
+    pub keep_catalogs: Option<u32>,
     /// Who asked (`cli`, a user name, `schedule`); recorded with the sync.
     pub triggered_by: String,
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::api::models::{Account, Job, Project};
 use crate::connect::{ChosenBy, JobSummary};
+use crate::history::KvStore;
 use crate::http::{Method, Phase, TransportError};
 use crate::testing::{Harness, MemStore, Reply, run_json, run_with_steps};
 
@@ -76,8 +77,9 @@ fn a_sync_reads_the_build_steps_results_and_records_what_it_used() {
     let (h, store) = (Harness::default(), MemStore::default());
     expect_choice(&h);
     expect_downloads(&h);
-    let (record, catalog) =
-        run(&h.client(), &connection(), &options(false), &History::new(&store), &h.log).expect("sync");
+    let history = History::new(&store);
+    let record = run(&h.client(), &connection(), &options(false), &history, &h.log).expect("sync");
+    let catalog = history.catalog(record.id).expect("readable").expect("stored");
     assert_eq!(
         record.status,
         SyncStatus::SucceededWithWarnings,
@@ -87,7 +89,7 @@ fn a_sync_reads_the_build_steps_results_and_records_what_it_used() {
     assert_eq!(record.started_at, "2026-11-23T00:00:00.000Z", "timestamps come from the clock");
     assert_eq!(record.runs[0].artifacts, vec!["manifest.json", "run_results.json"]);
     let orders = catalog.nodes.iter().find(|n| n.unique_id == "model.shop.orders").expect("orders");
-    assert_eq!(orders.raw_code, None, "code is left out unless asked for");
+    assert_eq!(orders.raw_code.as_deref(), Some("select * from {{ ref('stg') }}"), "code is kept by default");
     assert_eq!(orders.test_outcomes[0].status.as_deref(), Some("fail"));
     assert!(orders.columns[0].primary_key);
 }
@@ -98,18 +100,23 @@ fn unchanged_runs_reuse_the_previous_catalog_and_force_downloads_again() {
     let history = History::new(&store);
     expect_choice(&h);
     expect_downloads(&h);
-    let (first, catalog) = run(&h.client(), &connection(), &options(false), &history, &h.log).expect("first sync");
+    let first = run(&h.client(), &connection(), &options(false), &history, &h.log).expect("first sync");
+    let parts = || (store.list("blob/").expect("list").len(), store.list("chunk/").expect("list").len());
+    let stored = parts();
     // The same runs: no artifact is requested (the fake fails on any).
     expect_choice(&h);
-    let (second, reused) = run(&h.client(), &connection(), &options(false), &history, &h.log).expect("second sync");
-    assert_eq!((second.id, &second.runs, &reused), (2, &first.runs, &catalog));
+    let second = run(&h.client(), &connection(), &options(false), &history, &h.log).expect("second sync");
+    assert_eq!((second.id, &second.runs, &second.counts), (2, &first.runs, &first.counts));
+    assert_eq!(history.catalog(2).expect("read"), history.catalog(1).expect("read"));
+    assert_eq!(parts(), stored, "a reused catalog costs a record and an index root, no entries");
     let changes = second.changes.expect("compared");
     assert_eq!((changes.previous_sync_id, changes.added, changes.removed, changes.modified), (1, 0, 0, 0));
     assert!(h.logged("reusing its catalog"));
     expect_choice(&h);
     expect_downloads(&h);
-    let (third, _) = run(&h.client(), &connection(), &options(true), &history, &h.log).expect("forced sync");
-    assert_eq!(third.changes.map(|c| c.previous_sync_id), Some(2));
+    let third = run(&h.client(), &connection(), &options(true), &history, &h.log).expect("forced sync");
+    assert_eq!(third.changes, Some(ChangeSummary::unchanged(2)), "the same artifacts: nothing changed");
+    assert_eq!(parts(), stored, "the same entries are not stored again");
     assert_eq!(history.list(None).expect("history").len(), 3);
 }
 
@@ -126,7 +133,7 @@ fn a_failed_sync_is_recorded_and_keeps_the_history() {
     assert_eq!(e.kind(), "bad-artifact");
     let failed = history.get(2).expect("read").expect("recorded");
     assert_eq!((failed.status, failed.error.map(|e| e.kind())), (SyncStatus::Failed, Some("bad-artifact")));
-    assert_eq!(history.latest_successful().expect("read").map(|r| r.id), Some(1));
+    assert_eq!(history.latest_with_catalog(None).expect("read").map(|r| r.id), Some(1));
     assert!(history.catalog(1).expect("read").is_some());
 }
 
@@ -157,7 +164,7 @@ fn a_trigger_whose_response_was_lost_is_found_by_its_cause_not_sent_again() {
         .get(&format!("{RUNS}300/artifacts/run_results.json?step=2"), Reply::json(200, run_results()))
         .get(&format!("{RUNS}300/artifacts/catalog.json"), Reply::error(404, "none"));
     let opts = SyncOptions { run_job: true, ..options(false) };
-    let (record, _) = run(&h.client(), &connection(), &opts, &History::new(&store), &h.log).expect("sync");
+    let record = run(&h.client(), &connection(), &opts, &History::new(&store), &h.log).expect("sync");
     assert_eq!(record.runs[0].run_id, 300);
     assert_eq!(h.transport.count(Method::Post), 1, "the run was started once");
     let polls: Vec<u128> = h.clock.sleeps().iter().map(|d| d.as_millis()).collect();

@@ -120,11 +120,19 @@ impl wit::Guest for Hostile {
         Err(wit::Error::NotFound("none".into()))
     }
 
-    fn get_catalog(_: u64, _: u32, _: u32, _: Option<String>) -> Result<wit::CatalogPage, wit::Error> {
+    fn get_catalog(_: u64, _: u32, _: u32, _: Option<wit::ResourceType>) -> Result<wit::CatalogPage, wit::Error> {
         Err(wit::Error::NotFound("none".into()))
     }
 
-    fn trigger_sync(_: wit::SyncOptions) -> Result<wit::SyncReport, wit::Error> {
+    fn get_changes(_: Option<u64>, _: u64, _: u32, _: u32) -> Result<wit::ChangePage, wit::Error> {
+        Err(wit::Error::NotFound("none".into()))
+    }
+
+    fn trigger_sync(_: wit::SyncOptions) -> Result<wit::SyncRecord, wit::Error> {
+        Err(wit::Error::NotConfigured("hostile".into()))
+    }
+
+    fn prune(_: u32) -> Result<wit::PruneReport, wit::Error> {
         Err(wit::Error::NotConfigured("hostile".into()))
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dbt_cloud_emulator::{Emulator, World};
-use model_sync_host::{Event, FileStore, Origin, Runtime, SandboxPolicy, Session, SessionOptions, api};
+use model_sync_host::{CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, SqliteStore, api};
 
 /// The component compiled once per test binary (and cached across runs).
 pub fn runtime() -> &'static Runtime {
@@ -66,7 +66,7 @@ impl Bench {
     /// A new session with `policy`.
     pub async fn session_with(&self, policy: SandboxPolicy) -> Session {
         let events = self.events.clone();
-        let store = Arc::new(FileStore::open(&self.dir.join("kv"), 1 << 30).expect("store"));
+        let store = Arc::new(SqliteStore::open(&self.dir.join("history.sqlite")).expect("store"));
         runtime()
             .instantiate(SessionOptions {
                 policy,
@@ -159,5 +159,35 @@ pub fn manifest_counts(manifest: &[u8]) -> std::collections::BTreeMap<String, u3
 
 /// A record's counts as a map.
 pub fn record_counts(r: &api::SyncRecord) -> std::collections::BTreeMap<String, u32> {
-    r.counts.iter().map(|c| (c.resource_type.clone(), c.count)).collect()
+    r.counts.iter().map(|c| (c.resource_type.as_str().to_string(), c.count)).collect()
+}
+
+/// A sync's record with the catalog it stored, read back page by page.
+#[derive(Debug)]
+pub struct Report {
+    /// The record `trigger-sync` returned.
+    pub sync: api::SyncRecord,
+    /// Its catalog, read with `get-catalog`.
+    pub catalog: Catalog,
+}
+
+/// A catalog read whole.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Every entry, in unique-id order.
+    pub nodes: Vec<api::CatalogNode>,
+}
+
+/// `trigger-sync` followed by reading the sync's catalog.
+pub trait SyncAndRead {
+    /// Syncs, then reads the catalog the sync stored.
+    async fn sync(&mut self, options: &api::SyncOptions) -> Result<Report, CallError>;
+}
+
+impl SyncAndRead for Session {
+    async fn sync(&mut self, options: &api::SyncOptions) -> Result<Report, CallError> {
+        let sync = self.trigger_sync(options).await?;
+        let nodes = self.read_catalog(sync.id, None).await?;
+        Ok(Report { sync, catalog: Catalog { nodes } })
+    }
 }
