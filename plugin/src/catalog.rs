@@ -84,16 +84,21 @@ pub struct Node {
 
 /// How one test of a node last ended (the WIT `test-outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TestOutcome {
     /// The test's unique id.
     pub test_id: String,
     /// The generic test's name (`unique`...); none for singular tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub test_name: Option<String>,
     /// The column it tests, if it tests one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
     /// `pass`, `fail`, `warn`, `error`, `skipped`; none when it did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// How many rows failed, when dbt counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failures: Option<u64>,
 }
 
@@ -129,33 +134,44 @@ pub struct Column {
 
 /// How a node last ended in a run (the WIT `run-outcome`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunOutcome {
     /// `success`, `error`, `skipped`, `pass`, `fail`, `warn`...
     pub status: String,
     /// dbt's message (an error's text, `SELECT 5`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// How long it ran, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_time_secs: Option<f64>,
     /// When its last phase completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
     /// Tests: how many rows failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failures: Option<u64>,
 }
 
 /// A source's freshness check (the WIT `freshness`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Freshness {
     /// `pass`, `warn`, `error` or `runtime error`, lower-case.
     pub status: String,
     /// The newest value of the loaded-at field.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_loaded_at: Option<String>,
     /// When dbt checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshotted_at: Option<String>,
     /// How old the newest row was then, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub age_secs: Option<f64>,
     /// The criteria (`warn after 12 hour, error after 24 hour`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub criteria: Option<String>,
     /// The error of a runtime error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::index::{IndexEntry, Root, read_chunk, read_node};
+use super::index::{IndexEntry, Root, read_chunk, read_parts};
 use super::record::ChangeSummary;
 use super::store::KvStore;
 use crate::catalog::Node;
@@ -123,11 +123,14 @@ impl IndexChange {
 
     /// The facets that changed: none for added and removed entries; for a
     /// modified one, read from the two entries' stored parts.
+    /// A part equal on both sides (same hash) is not read: a new run that
+    /// changed only states reads two small state parts per entry.
     pub fn facets(&self, store: &dyn KvStore) -> Result<Vec<Facet>> {
-        match (&self.old, &self.new) {
-            (Some(old), Some(new)) => Ok(facets(&read_node(store, old)?, &read_node(store, new)?)),
-            _ => Ok(Vec::new()),
-        }
+        let (Some(old), Some(new)) = (&self.old, &self.new) else { return Ok(Vec::new()) };
+        let same_definition = old.definition == new.definition;
+        let same_state = old.state == new.state;
+        let read = |e: &IndexEntry| read_parts(store, e, !same_definition, !same_state);
+        Ok(facets(&read(old)?, &read(new)?))
     }
 }
 

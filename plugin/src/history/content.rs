@@ -23,7 +23,9 @@ pub fn blob_key(hash: &str) -> String {
 /// The prefix of every stored entry part.
 pub const BLOB_PREFIX: &str = "blob/";
 
-/// The part of an entry that changes with every run.
+/// The part of an entry that changes with every run. Test outcomes are
+/// split: which tests a node has (id, name, column) is part of its
+/// definition, how they ended is state, in the same order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 struct State {
@@ -33,13 +35,17 @@ struct State {
     freshness: Option<Freshness>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stats: Vec<Stat>,
+    /// Status and failures of each of the definition's test outcomes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    test_outcomes: Vec<TestOutcome>,
+    outcomes: Vec<(Option<String>, Option<u64>)>,
 }
 
 impl State {
     fn is_empty(&self) -> bool {
-        *self == State::default()
+        self.last_run.is_none()
+            && self.freshness.is_none()
+            && self.stats.is_empty()
+            && self.outcomes.iter().all(|(status, failures)| status.is_none() && failures.is_none())
     }
 }
 
@@ -47,7 +53,7 @@ impl State {
 pub struct Encoded {
     /// The definition: the node without its state.
     pub definition: Vec<u8>,
-    /// The state: last run, freshness, statistics, test outcomes.
+    /// The state: last run, freshness, statistics, how its tests ended.
     pub state: Option<Vec<u8>>,
 }
 
@@ -57,10 +63,11 @@ pub fn encode(node: &Node) -> Result<Encoded> {
         last_run: node.last_run.clone(),
         freshness: node.freshness.clone(),
         stats: node.stats.clone(),
-        test_outcomes: node.test_outcomes.clone(),
+        outcomes: node.test_outcomes.iter().map(|t| (t.status.clone(), t.failures)).collect(),
     };
-    let definition =
-        Node { last_run: None, freshness: None, stats: Vec::new(), test_outcomes: Vec::new(), ..node.clone() };
+    let test_outcomes: Vec<TestOutcome> =
+        node.test_outcomes.iter().map(|t| TestOutcome { status: None, failures: None, ..t.clone() }).collect();
+    let definition = Node { last_run: None, freshness: None, stats: Vec::new(), test_outcomes, ..node.clone() };
     let fail = |e: serde_json::Error| Error::Storage(format!("{} could not be encoded: {e}", node.unique_id));
     Ok(Encoded {
         definition: serde_json::to_vec(&definition).map_err(fail)?,
@@ -77,7 +84,10 @@ pub fn decode(definition: &[u8], state: Option<&[u8]>) -> Result<Node> {
         node.last_run = s.last_run;
         node.freshness = s.freshness;
         node.stats = s.stats;
-        node.test_outcomes = s.test_outcomes;
+        for (outcome, (status, failures)) in node.test_outcomes.iter_mut().zip(s.outcomes) {
+            outcome.status = status;
+            outcome.failures = failures;
+        }
     }
     Ok(node)
 }
@@ -108,8 +118,22 @@ mod tests {
         let e2 = encode(&rerun).unwrap();
         assert_eq!(hash(&e.definition), hash(&e2.definition), "a new run does not change the definition");
         assert_ne!(hash(e.state.as_deref().unwrap()), hash(e2.state.as_deref().unwrap()));
-        let bare = Node { last_run: None, ..node };
+        let bare = Node { last_run: None, ..node.clone() };
         assert!(encode(&bare).unwrap().state.is_none());
+        let tested = |status: &str| Node {
+            test_outcomes: vec![TestOutcome {
+                test_id: "test.p.unique_a_id".into(),
+                test_name: Some("unique".into()),
+                column: Some("id".into()),
+                status: Some(status.into()),
+                failures: Some(0),
+            }],
+            ..node.clone()
+        };
+        let (passed, failed) = (encode(&tested("pass")).unwrap(), encode(&tested("fail")).unwrap());
+        assert_eq!(passed.definition, failed.definition, "which tests a node has is its definition");
+        assert_ne!(passed.state, failed.state, "how they ended is its state");
+        assert_eq!(decode(&failed.definition, failed.state.as_deref()).unwrap(), tested("fail"));
         assert_eq!(hash(b"abc").len(), 32);
         assert_eq!(hash(b"abc"), "06b05ab6733a618578af5f94892f3950", "XXH3-128 of `abc`, as published");
     }

@@ -131,15 +131,23 @@ pub fn read_chunk(store: &dyn KvStore, hash: &str) -> Result<Vec<IndexEntry>> {
 
 /// Reads the catalog entry `entry` names.
 pub fn read_node(store: &dyn KvStore, entry: &IndexEntry) -> Result<Node> {
+    read_parts(store, entry, true, true)
+}
+
+/// Reads the parts of the entry `entry` names that are asked for; a part not
+/// read is left empty (a default definition, or no state).
+pub fn read_parts(store: &dyn KvStore, entry: &IndexEntry, definition: bool, state: bool) -> Result<Node> {
     let get = |hash: &str| {
         store
             .get(&blob_key(hash))
             .map_err(storage)?
             .ok_or_else(|| Error::Storage(format!("{} is missing from the store", entry.unique_id)))
     };
-    let definition = get(&entry.definition)?;
-    let state = if entry.state.is_empty() { None } else { Some(get(&entry.state)?) };
-    content::decode(&definition, state.as_deref())
+    let state = if state && !entry.state.is_empty() { Some(get(&entry.state)?) } else { None };
+    if !definition {
+        return content::decode(b"{}", state.as_deref());
+    }
+    content::decode(&get(&entry.definition)?, state.as_deref())
 }
 
 /// Stores every entry of `catalog` and every chunk of its index that `known`
