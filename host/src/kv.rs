@@ -49,6 +49,14 @@ pub trait KvStore: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>, KvError>;
     /// Applies `ops` in order as one transaction.
     fn apply(&self, ops: Vec<KvOp>) -> Result<(), KvError>;
+    /// Stores one value (a batch of one).
+    fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KvError> {
+        self.apply(vec![KvOp::Set { key: key.to_string(), value }])
+    }
+    /// Removes one key (a batch of one); an absent key is not an error.
+    fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.apply(vec![KvOp::Delete { key: key.to_string() }])
+    }
 }
 
 /// Checks a key against the rules every store shares: 1 to [`MAX_KEY_LEN`]
@@ -143,8 +151,11 @@ mod tests {
         let set = |k: &str| KvOp::Set { key: k.into(), value: k.as_bytes().to_vec() };
         store.apply(vec![set("sync/2"), set("sync/1"), set("blob/x"), set("synd")]).unwrap();
         assert_eq!(store.list("sync/").unwrap(), vec!["sync/1", "sync/2"]);
-        store.apply(vec![KvOp::Delete { key: "sync/1".into() }, KvOp::Delete { key: "absent".into() }]).unwrap();
+        store.delete("sync/1").unwrap();
+        store.delete("absent").unwrap();
+        store.set("blob/y", b"y".to_vec()).unwrap();
         assert_eq!(store.list("syn").unwrap(), vec!["sync/2", "synd"]);
         assert_eq!(store.get("blob/x").unwrap().as_deref(), Some(&b"blob/x"[..]));
+        assert_eq!(store.list("blob/").unwrap(), vec!["blob/x", "blob/y"]);
     }
 }
