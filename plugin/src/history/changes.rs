@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::index::{IndexEntry, Root, read_chunk, read_parts};
+use super::index::{ChunkPair, IndexEntry, Root, read_chunk, read_parts};
 use super::record::ChangeSummary;
 use super::store::KvStore;
 use crate::catalog::Node;
@@ -134,23 +134,23 @@ impl IndexChange {
     }
 }
 
-/// Entries of the chunks of `root` not in `skip`, in unique-id order.
-fn entries_outside(store: &dyn KvStore, root: &Root, skip: &HashSet<&str>) -> Result<Vec<IndexEntry>> {
+/// Entries of the chunk pairs of `root` not in `skip`, in unique-id order.
+fn entries_outside(store: &dyn KvStore, root: &Root, skip: &HashSet<ChunkPair>) -> Result<Vec<IndexEntry>> {
     let mut out = Vec::new();
-    for hash in root.chunks.iter().filter(|h| !skip.contains(h.as_str())) {
-        out.extend(read_chunk(store, hash)?);
+    for pair in root.pairs().filter(|p| !skip.contains(p)) {
+        out.extend(read_chunk(store, pair)?);
     }
     Ok(out)
 }
 
 /// Every entry that differs from `old` (none: an empty catalog) to `new`, in
-/// unique-id order. Chunks both indexes have hold the same entries on both
-/// sides, so only the others are read.
+/// unique-id order. Chunk pairs both indexes have hold the same entries on
+/// both sides, so only the others are read.
 pub fn index_changes(store: &dyn KvStore, old: Option<&Root>, new: &Root) -> Result<Vec<IndexChange>> {
     let empty = Root::default();
     let old = old.unwrap_or(&empty);
-    let old_chunks: HashSet<&str> = old.chunks.iter().map(String::as_str).collect();
-    let shared: HashSet<&str> = new.chunks.iter().map(String::as_str).filter(|h| old_chunks.contains(h)).collect();
+    let old_pairs: HashSet<ChunkPair> = old.pairs().collect();
+    let shared: HashSet<ChunkPair> = new.pairs().filter(|p| old_pairs.contains(p)).collect();
     let before = entries_outside(store, old, &shared)?;
     let after = entries_outside(store, new, &shared)?;
     let mut changes = Vec::new();

@@ -1,11 +1,13 @@
 //! A sync's catalog as stored: a root (`index/<sync id>`) listing chunks of
-//! index entries (`chunk/<hash>`), each entry naming a catalog entry's unique
-//! id, type and the hashes of its stored parts.
+//! the index (`chunk/<hash>`) in pairs: a definition chunk naming each
+//! entry's unique id, type and definition hash, and beside it a state chunk
+//! with the state hash of each of those entries, in the same order.
 //!
 //! Chunks end where a unique id's hash says so (content-defined), so adding,
 //! removing or changing an entry changes only its own chunk: an unchanged
-//! project re-synced stores a new root and nothing else, and two syncs are
-//! compared by their chunks without reading the catalogs.
+//! project re-synced stores a new root and nothing else, a new run of it new
+//! state chunks (about 50 bytes an entry) beside the same definition chunks,
+//! and two syncs are compared by their chunks without reading the catalogs.
 
 use std::collections::HashSet;
 
@@ -38,31 +40,48 @@ pub fn chunk_key(hash: &str) -> String {
     format!("{CHUNK_PREFIX}{hash}")
 }
 
-/// One catalog entry in an index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One catalog entry in an index (its definition chunk's and state chunk's
+/// lines joined).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The entry's unique id.
-    #[serde(rename = "u")]
     pub unique_id: String,
     /// Its resource type, as dbt spells it.
-    #[serde(rename = "t")]
     pub resource_type: String,
     /// The hash of its definition.
-    #[serde(rename = "d")]
     pub definition: String,
     /// The definition's size in bytes.
-    #[serde(rename = "dn")]
     pub definition_bytes: u64,
     /// The hash of its state; empty when it has none.
-    #[serde(rename = "s", default, skip_serializing_if = "String::is_empty")]
     pub state: String,
     /// The state's size in bytes.
-    #[serde(rename = "sn", default, skip_serializing_if = "is_zero")]
     pub state_bytes: u64,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+/// A line of a definition chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DefinitionLine {
+    #[serde(rename = "u")]
+    unique_id: String,
+    #[serde(rename = "t")]
+    resource_type: String,
+    #[serde(rename = "d")]
+    definition: String,
+    #[serde(rename = "n")]
+    definition_bytes: u64,
+}
+
+/// A line of a state chunk: the state's hash (empty for none) and size.
+type StateLine = (String, u64);
+
+/// The hashes of the stored values a chunk's lines name, with their sizes
+/// (the chunk being a definition chunk or a state chunk).
+pub fn chunk_blobs(bytes: &[u8]) -> Vec<(String, u64)> {
+    if let Ok(lines) = serde_json::from_slice::<Vec<DefinitionLine>>(bytes) {
+        return lines.into_iter().map(|l| (l.definition, l.definition_bytes)).collect();
+    }
+    let states: Vec<StateLine> = serde_json::from_slice(bytes).unwrap_or_default();
+    states.into_iter().filter(|(h, _)| !h.is_empty()).collect()
 }
 
 impl IndexEntry {
@@ -77,11 +96,26 @@ impl IndexEntry {
 pub struct Root {
     /// How many entries the catalog has.
     pub entries: u64,
-    /// The chunks' hashes, in unique-id order.
+    /// The definition chunks' hashes, in unique-id order.
     pub chunks: Vec<String>,
+    /// The state chunks' hashes, one beside each definition chunk.
+    pub states: Vec<String>,
 }
 
+/// A definition chunk and the state chunk beside it.
+pub type ChunkPair<'a> = (&'a str, &'a str);
+
 impl Root {
+    /// The chunk pairs, in unique-id order.
+    pub fn pairs(&self) -> impl Iterator<Item = ChunkPair<'_>> {
+        self.chunks.iter().map(String::as_str).zip(self.states.iter().map(String::as_str))
+    }
+
+    /// Every chunk hash it names, definition and state.
+    pub fn all_chunks(&self) -> impl Iterator<Item = &str> {
+        self.chunks.iter().chain(&self.states).map(String::as_str)
+    }
+
     /// The root as stored.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
@@ -101,12 +135,12 @@ impl Known {
     /// Everything the index `root` uses (the previous sync's, typically).
     pub fn of(store: &dyn KvStore, root: &Root) -> Result<Known> {
         let mut known = Known::default();
-        for hash in &root.chunks {
-            for entry in read_chunk(store, hash)? {
+        for pair in root.pairs() {
+            for entry in read_chunk(store, pair)? {
                 known.blobs.extend(entry.blobs().map(str::to_string));
             }
-            known.chunks.insert(hash.clone());
         }
+        known.chunks.extend(root.all_chunks().map(str::to_string));
         Ok(known)
     }
 }
@@ -119,14 +153,34 @@ pub fn read_root(store: &dyn KvStore, id: u64) -> Result<Option<Root>> {
         .map_err(|e| Error::Storage(format!("the catalog index of sync {id} is unreadable: {e}")))
 }
 
-/// Reads one chunk of an index.
-pub fn read_chunk(store: &dyn KvStore, hash: &str) -> Result<Vec<IndexEntry>> {
+fn read_lines<T: serde::de::DeserializeOwned>(store: &dyn KvStore, hash: &str) -> Result<Vec<T>> {
     let bytes = store
         .get(&chunk_key(hash))
         .map_err(storage)?
         .ok_or_else(|| Error::Storage(format!("part {hash} of a catalog index is missing from the store")))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::Storage(format!("part {hash} of a catalog index is unreadable: {e}")))
+}
+
+/// Reads a definition chunk and its state chunk as index entries.
+pub fn read_chunk(store: &dyn KvStore, (definitions, states): ChunkPair) -> Result<Vec<IndexEntry>> {
+    let lines: Vec<DefinitionLine> = read_lines(store, definitions)?;
+    let states: Vec<StateLine> = read_lines(store, states)?;
+    if lines.len() != states.len() {
+        return Err(Error::Storage(format!("index part {definitions} and its states do not match")));
+    }
+    Ok(lines
+        .into_iter()
+        .zip(states)
+        .map(|(l, (state, state_bytes))| IndexEntry {
+            unique_id: l.unique_id,
+            resource_type: l.resource_type,
+            definition: l.definition,
+            definition_bytes: l.definition_bytes,
+            state,
+            state_bytes,
+        })
+        .collect())
 }
 
 /// Reads the catalog entry `entry` names.
@@ -154,7 +208,7 @@ pub fn read_parts(store: &dyn KvStore, entry: &IndexEntry, definition: bool, sta
 /// does not have, and returns the index root (not yet stored: the caller
 /// commits it with the sync's record).
 pub fn write_catalog(batch: &mut Batch, catalog: &Catalog, known: &mut Known) -> Result<Root> {
-    let mut root = Root { entries: catalog.nodes.len() as u64, chunks: Vec::new() };
+    let mut root = Root { entries: catalog.nodes.len() as u64, ..Root::default() };
     let mut chunk: Vec<IndexEntry> = Vec::new();
     for node in &catalog.nodes {
         let encoded = content::encode(node)?;
@@ -181,22 +235,39 @@ pub fn write_catalog(batch: &mut Batch, catalog: &Catalog, known: &mut Known) ->
             state_bytes,
         });
         if xxh3_64(node.unique_id.as_bytes()).is_multiple_of(CHUNK_SPREAD) || chunk.len() >= CHUNK_MAX {
-            root.chunks.push(write_chunk(batch, &std::mem::take(&mut chunk), known)?);
+            write_chunk(batch, &std::mem::take(&mut chunk), known, &mut root)?;
         }
     }
     if !chunk.is_empty() {
-        root.chunks.push(write_chunk(batch, &chunk, known)?);
+        write_chunk(batch, &chunk, known, &mut root)?;
     }
     Ok(root)
 }
 
-fn write_chunk(batch: &mut Batch, entries: &[IndexEntry], known: &mut Known) -> Result<String> {
-    let bytes = serde_json::to_vec(entries).map_err(|e| Error::Storage(e.to_string()))?;
-    let hash = content::hash(&bytes);
-    if known.chunks.insert(hash.clone()) {
-        batch.push(StoreOp::Set(chunk_key(&hash), bytes))?;
+/// Stores a chunk pair of `entries` (what `known` lacks of it) and adds it to `root`.
+fn write_chunk(batch: &mut Batch, entries: &[IndexEntry], known: &mut Known, root: &mut Root) -> Result<()> {
+    let lines: Vec<DefinitionLine> = entries
+        .iter()
+        .map(|e| DefinitionLine {
+            unique_id: e.unique_id.clone(),
+            resource_type: e.resource_type.clone(),
+            definition: e.definition.clone(),
+            definition_bytes: e.definition_bytes,
+        })
+        .collect();
+    let states: Vec<StateLine> = entries.iter().map(|e| (e.state.clone(), e.state_bytes)).collect();
+    let fail = |e: serde_json::Error| Error::Storage(e.to_string());
+    for (bytes, list) in [
+        (serde_json::to_vec(&lines).map_err(fail)?, &mut root.chunks),
+        (serde_json::to_vec(&states).map_err(fail)?, &mut root.states),
+    ] {
+        let hash = content::hash(&bytes);
+        if known.chunks.insert(hash.clone()) {
+            batch.push(StoreOp::Set(chunk_key(&hash), bytes))?;
+        }
+        list.push(hash);
     }
-    Ok(hash)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -234,8 +305,12 @@ mod tests {
         batch.flush().unwrap();
         let new_chunks = second.chunks.iter().filter(|h| !first.chunks.contains(h)).count();
         assert_eq!(new_chunks, 2, "the changed entry's chunk and the removed entry's chunk");
-        assert_eq!(store.list("").unwrap().len(), stored + 3, "two chunks and one definition");
-        let entries: Vec<IndexEntry> = second.chunks.iter().flat_map(|h| read_chunk(&store, h).unwrap()).collect();
+        // States of equal content are shared: here no entry has one, so a
+        // state chunk is new only if no chunk elsewhere has its length.
+        let new_states = second.states.iter().filter(|h| !first.states.contains(h)).count();
+        assert!(new_states <= 1, "{new_states}");
+        assert_eq!(store.list("").unwrap().len(), stored + 3 + new_states, "two chunks and one definition");
+        let entries: Vec<IndexEntry> = second.pairs().flat_map(|p| read_chunk(&store, p).unwrap()).collect();
         assert_eq!(entries.len(), 1999);
         assert_eq!(read_node(&store, &entries[700]).unwrap(), c.nodes[700]);
     }

@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(migrate_v1(&store).unwrap(), 1);
         assert!(!needs_migration(&store).unwrap());
         let root = read_root(&store, 4).unwrap().expect("an index");
-        let entries: Vec<_> = root.chunks.iter().flat_map(|h| read_chunk(&store, h).unwrap()).collect();
+        let entries: Vec<_> = root.pairs().flat_map(|p| read_chunk(&store, p).unwrap()).collect();
         let read: Vec<Node> = entries.iter().map(|e| read_node(&store, e).unwrap()).collect();
         assert_eq!(read, nodes);
     }

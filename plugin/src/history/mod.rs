@@ -176,8 +176,8 @@ impl<'a> History<'a> {
         let mut total = 0;
         let mut page = Vec::new();
         let mut bytes = 0;
-        for hash in &root.chunks {
-            for entry in index::read_chunk(self.store, hash)? {
+        for pair in root.pairs() {
+            for entry in index::read_chunk(self.store, pair)? {
                 if resource_type.is_some_and(|t| entry.resource_type != t) {
                     continue;
                 }

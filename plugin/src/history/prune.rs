@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::content::BLOB_PREFIX;
-use super::index::{CHUNK_PREFIX, IndexEntry, ROOT_PREFIX, read_chunk, root_key};
+use super::index::{CHUNK_PREFIX, ROOT_PREFIX, chunk_blobs, read_chunk, root_key};
 use super::store::{Batch, KvStore, StoreOp, storage};
 use crate::error::Result;
 
@@ -51,12 +51,14 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
     let mut live_blobs = HashSet::new();
     for id in kept {
         let Some(root) = super::index::read_root(store, *id)? else { continue };
-        for hash in root.chunks {
-            if live_chunks.insert(hash.clone()) {
-                live_blobs.extend(
-                    read_chunk(store, &hash)?.iter().flat_map(|e| e.blobs().map(str::to_string).collect::<Vec<_>>()),
-                );
+        for pair in root.pairs() {
+            if !(live_chunks.contains(pair.0) && live_chunks.contains(pair.1)) {
+                for entry in read_chunk(store, pair)? {
+                    live_blobs.extend(entry.blobs().map(str::to_string));
+                }
             }
+            live_chunks.insert(pair.0.to_string());
+            live_chunks.insert(pair.1.to_string());
         }
     }
 
@@ -68,14 +70,7 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
         }
         let bytes = store.get(&key).map_err(storage)?.unwrap_or_default();
         report.bytes_freed += bytes.len() as u64;
-        if let Ok(entries) = serde_json::from_slice::<Vec<IndexEntry>>(&bytes) {
-            for e in entries {
-                blob_sizes.insert(e.definition.clone(), e.definition_bytes);
-                if !e.state.is_empty() {
-                    blob_sizes.insert(e.state, e.state_bytes);
-                }
-            }
-        }
+        blob_sizes.extend(chunk_blobs(&bytes));
         batch.push(StoreOp::Delete(key))?;
         report.entries_deleted += 1;
     }
