@@ -159,9 +159,9 @@ impl MemStore {
         self.batches.borrow().clone()
     }
 
-    /// The bytes of every value stored.
+    /// The bytes of every key and value stored.
     pub fn bytes(&self) -> u64 {
-        self.values.borrow().values().map(|v| v.len() as u64).sum()
+        self.values.borrow().iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
     }
 }
 

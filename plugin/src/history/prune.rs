@@ -16,7 +16,7 @@ pub struct PruneReport {
     pub pruned: u32,
     /// Chunks and entry parts deleted.
     pub entries_deleted: u32,
-    /// Bytes of the values deleted.
+    /// Bytes of the keys and values deleted.
     pub bytes_freed: u64,
 }
 
@@ -41,7 +41,7 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
     let mut report = PruneReport::default();
     let mut batch = Batch::new(store);
     for id in dropped {
-        report.bytes_freed += size_of(store, &root_key(*id))?;
+        report.bytes_freed += root_key(*id).len() as u64 + size_of(store, &root_key(*id))?;
         batch.push(StoreOp::Delete(root_key(*id)))?;
         report.pruned += 1;
     }
@@ -69,7 +69,7 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
             continue;
         }
         let bytes = store.get(&key).map_err(storage)?.unwrap_or_default();
-        report.bytes_freed += bytes.len() as u64;
+        report.bytes_freed += (key.len() + bytes.len()) as u64;
         blob_sizes.extend(chunk_blobs(&bytes));
         batch.push(StoreOp::Delete(key))?;
         report.entries_deleted += 1;
@@ -79,10 +79,11 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
         if live_blobs.contains(hash) {
             continue;
         }
-        report.bytes_freed += match blob_sizes.get(hash) {
-            Some(n) => *n,
-            None => size_of(store, &key)?,
-        };
+        report.bytes_freed += key.len() as u64
+            + match blob_sizes.get(hash) {
+                Some(n) => *n,
+                None => size_of(store, &key)?,
+            };
         batch.push(StoreOp::Delete(key))?;
         report.entries_deleted += 1;
     }
