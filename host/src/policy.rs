@@ -42,9 +42,10 @@ impl Origin {
         if input.contains("://") { Self::parse(input) } else { Self::parse(&format!("https://{input}")) }
     }
 
-    /// Whether the host is the local machine.
+    /// Whether the host is the local machine (the plugin's one definition:
+    /// `localhost`, 127.0.0.0/8 or `::1`).
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host == "[::1]" || self.host == "::1" || self.host.starts_with("127.")
+        model_sync_plugin::settings::is_loopback(&self.host)
     }
 }
 
@@ -255,5 +256,9 @@ mod tests {
         assert!(p.allow_http_loopback && p.check(&"http://127.0.0.1:8080/api".parse().unwrap()).is_none());
         let p = SandboxPolicy::default().allowing_access_url("http://cloud.getdbt.com").unwrap();
         assert!(p.check(&"http://cloud.getdbt.com/api".parse().unwrap()).is_some(), "no plain http elsewhere");
+        let mut p = SandboxPolicy::default().allowing_access_url("http://127.0.0.1.nip.example:8080").unwrap();
+        assert!(!p.allow_http_loopback, "a name that starts with 127. is not loopback");
+        p.allow_http_loopback = true;
+        assert!(p.check(&"http://127.0.0.1.nip.example:8080/api".parse().unwrap()).is_some());
     }
 }

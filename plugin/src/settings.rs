@@ -157,9 +157,13 @@ pub fn parse_access_url(input: &str) -> Result<ParsedUrl> {
     Ok(parsed)
 }
 
-/// Whether `host` names the local machine.
+/// Whether `host` names the local machine: `localhost`, an IPv4 address in
+/// 127.0.0.0/8 or `::1` (bracketed or not). Names that merely look like it
+/// (`127.0.0.1.example.com`) are not. The one definition the settings and the
+/// host's sandbox policy share.
 pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn merge_id(field: &str, given: Option<u64>, from_url: Option<u64>) -> Result<Option<u64>> {
@@ -213,6 +217,27 @@ pub fn validate(raw: &RawSettings) -> Result<(Settings, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_is_an_address_not_a_prefix() {
+        for local in ["localhost", "LOCALHOST", "127.0.0.1", "127.255.3.4", "[::1]", "::1"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in
+            ["127.0.0.1.example.com", "127.evil.com", "127.1", "128.0.0.1", "[::2]", "localhost.example.com", ""]
+        {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+        assert!(
+            validate(&RawSettings {
+                api_token: "t".into(),
+                access_url: Some("http://127.0.0.1.example.com/deploy/1/projects/2".into()),
+                ..RawSettings::default()
+            })
+            .is_err(),
+            "plain http to a name that starts with 127. is refused"
+        );
+    }
 
     fn ids(u: &str) -> (String, Option<u64>, Option<u64>, Option<u64>, Option<u64>) {
         let p = parse_access_url(u).unwrap();
