@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
                     println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
                 }
             } else {
-                print!("{}", outcome.text);
+                print!("{}", cli::output::printable(&outcome.text));
             }
             std::process::ExitCode::SUCCESS
         }
@@ -30,9 +30,9 @@ fn main() -> std::process::ExitCode {
                 let doc = serde_json::json!({"error": cli::output::error_json(&f.kind, &f.message)});
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else if f.message.contains('\n') {
-                eprint!("{}", f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
+                eprint!("{}", cli::output::printable(f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or("")));
             }
-            eprintln!("error: {}: {first_line}", f.kind);
+            eprintln!("error: {}: {}", f.kind, cli::output::printable(&first_line));
             std::process::ExitCode::FAILURE
         }
     }

@@ -330,3 +330,23 @@ fn a_history_kept_by_0_1_is_moved_into_the_database() {
     assert!(!kv.exists() && dir.join("kv.0.1-imported").is_dir(), "imported once, the old directory kept aside");
     assert_eq!(json(&model_sync(&dir, "", &["--json", "syncs"])).as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn names_from_dbt_cloud_cannot_drive_the_terminal() {
+    let mut world = World::jaffle_shop();
+    world.projects[0].name = "shop\u{1b}]0;owned\u{7}\u{1b}[2J\u{202E}".into();
+    world.account_name = "acme\r\u{1b}[31mred".into();
+    let emulator = Emulator::start(world).expect("emulator");
+    let dir = state_dir("terminal");
+    let url = format!("{}/deploy/{}/projects/{}/jobs", emulator.url(), ids::ACCOUNT, ids::PROJECT);
+    let out = model_sync(&dir, TOKEN, &["configure", "--url", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("shop]0;owned[2J") && text.contains("acme[31mred"), "{text}");
+    for shown in [&out.stdout, &out.stderr] {
+        let shown = String::from_utf8_lossy(shown);
+        assert!(!shown.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202E}'), "{shown:?}");
+    }
+    let json = json(&model_sync(&dir, TOKEN, &["--json", "configure", "--url", &url]));
+    assert_eq!(json["project_name"], "shop\u{1b}]0;owned\u{7}\u{1b}[2J\u{202E}", "JSON keeps the data, escaped");
+}

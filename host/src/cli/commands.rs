@@ -101,7 +101,7 @@ impl Context {
         let events = Arc::new(move |event: Event| match event {
             Event::Log { level, message } => {
                 if level != "debug" && (!quiet || matches!(level, "warn" | "error")) {
-                    eprintln!("  {level:<5} {message}");
+                    eprintln!("  {level:<5} {}", output::printable(&message));
                 }
             }
             Event::Progress { step, done, .. } if progress_on_tty => {
@@ -110,11 +110,11 @@ impl Context {
                 } else {
                     format!("{done}")
                 };
-                eprint!("\r  {step}: {amount}   \r");
+                eprint!("\r  {}: {amount}   \r", output::printable(&step));
                 let _ = std::io::stderr().flush();
             }
             Event::Progress { .. } => {}
-            Event::Denied(m) => eprintln!("  sandbox {m}"),
+            Event::Denied(m) => eprintln!("  sandbox {}", output::printable(&m)),
         });
         let store: Arc<dyn model_sync_host::KvStore> = Arc::new(self.state.store()?);
         let options = SessionOptions {

@@ -12,6 +12,16 @@ fn status_name(s: api::SyncStatus) -> &'static str {
     }
 }
 
+/// `text` safe to print on a terminal: control characters (escape
+/// sequences, bells, carriage returns) and bidirectional overrides, which
+/// names, messages and logs from dbt Cloud or a project may carry, are
+/// dropped; line breaks stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| c == '\n' || !(c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')))
+        .collect()
+}
+
 /// An error as `{"kind", "message"}`.
 pub fn error_json(kind: &str, message: &str) -> Value {
     json!({"kind": kind, "message": message})
@@ -233,4 +243,17 @@ pub fn catalog_text(nodes: &[api::CatalogNode]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_controls_are_dropped_and_lines_kept() {
+        assert_eq!(
+            printable("shop\u{1b}[2J\u{7}\r name\u{202E}lmth.exe\nnext\tline"),
+            "shop[2J namelmth.exe\nnextline"
+        );
+    }
 }
