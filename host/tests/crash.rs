@@ -107,7 +107,7 @@ fn serve_generated(emulator: &Emulator, models: usize, seed: u64) -> usize {
 #[test]
 fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
     let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
-    let entries = serve_generated(&emulator, 3_000, 1);
+    let entries = serve_generated(&emulator, 2_000, 1);
     let dir = configured("kill-anywhere", &emulator);
     let started = Instant::now();
     let out = cli(&dir, &["--json", "sync"]).output().expect("runs");
@@ -116,7 +116,7 @@ fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
     // Kill syncs of new content at points spread over a whole sync: choosing
     // runs, downloading, parsing, and writing entries to the database.
     for (attempt, fraction) in [0.3, 0.5, 0.7, 0.85, 0.95].into_iter().enumerate() {
-        serve_generated(&emulator, 3_000, 10 + attempt as u64);
+        serve_generated(&emulator, 2_000, 10 + attempt as u64);
         let mut child =
             cli(&dir, &["sync", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawns");
         std::thread::sleep(whole.mul_f64(fraction));
@@ -137,6 +137,8 @@ fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
         );
         assert!(history.iter().all(|r| r["status"] != "running" || r["interrupted"] == true), "{history:?}");
     }
+    let interrupted = syncs(&dir).iter().filter(|r| r["interrupted"] == true).count();
+    assert!(interrupted >= 3, "most kills landed inside a sync: {interrupted} of 5");
     let out = cli(&dir, &["--json", "sync", "--force"]).output().expect("runs");
     assert!(out.status.success(), "the next sync works: {}", String::from_utf8_lossy(&out.stderr));
     let last: Value = serde_json::from_slice(&out.stdout).expect("JSON");
