@@ -167,3 +167,25 @@ fn the_host_library_names_no_cli_flag() {
         }
     }
 }
+
+#[test]
+fn the_host_library_needs_neither_clap_nor_the_emulator() {
+    for (name, text) in modules(&src("host")) {
+        if name == "cli" || name.starts_with("cli::") || name == "main" {
+            continue;
+        }
+        let code = code(&text);
+        for what in ["clap", "dbt_cloud_emulator"] {
+            assert!(!code.contains(&format!("{what}::")), "host/src module `{name}` uses {what}");
+        }
+    }
+    // Both are optional dependencies that only the `cli` feature (and the bin) turns on.
+    let manifest = std::fs::read_to_string(src("host").join("../Cargo.toml")).expect("host/Cargo.toml");
+    let dependencies = manifest.split("[dependencies]").nth(1).and_then(|s| s.split("\n[").next()).expect("deps");
+    for dep in ["clap", "dbt-cloud-emulator"] {
+        let line = dependencies.lines().find(|l| l.starts_with(dep)).unwrap_or_else(|| panic!("{dep} listed"));
+        assert!(line.contains("optional = true"), "{line}");
+    }
+    assert!(manifest.contains(r#"cli = ["dep:clap", "dep:dbt-cloud-emulator"]"#), "the cli feature");
+    assert!(manifest.contains(r#"required-features = ["cli"]"#), "the bin needs the cli feature");
+}
