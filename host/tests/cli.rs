@@ -350,3 +350,15 @@ fn names_from_dbt_cloud_cannot_drive_the_terminal() {
     let json = json(&model_sync(&dir, TOKEN, &["--json", "configure", "--url", &url]));
     assert_eq!(json["project_name"], "shop\u{1b}]0;owned\u{7}\u{1b}[2J\u{202E}", "JSON keeps the data, escaped");
 }
+
+#[test]
+fn help_says_what_the_tool_does_with_examples() {
+    let out = model_sync(&state_dir("help"), "", &["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.starts_with("Sync a dbt Cloud project's models"), "{help}");
+    assert!(help.contains("Examples:") && help.contains("model-sync diff"), "{help}");
+    for command in ["diff", "prune", "show", "sync"] {
+        assert!(help.contains(&format!("\n  {command} ")), "{command} is listed: {help}");
+    }
+}

@@ -7,7 +7,16 @@ use clap::{Args, Parser, Subcommand};
 /// Sync a dbt Cloud project's models into a catalog, through a sandboxed
 /// WebAssembly plugin. The API token comes from DBT_CLOUD_API_TOKEN.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "model-sync", version, about)]
+#[command(
+    name = "model-sync",
+    version,
+    about = "Sync a dbt Cloud project's models, sources, tests and lineage into a history of syncs \
+             you can list, show and diff, through a sandboxed WebAssembly plugin.",
+    after_help = "Examples:\n  \
+                  model-sync demo\n  \
+                  DBT_CLOUD_API_TOKEN=dbtc_... model-sync configure --url https://ab123.us1.dbt.com/deploy/1/projects/2/jobs\n  \
+                  model-sync sync && model-sync diff 2"
+)]
 pub struct Cli {
     /// Where settings, the sync history and the compiled plugin are kept.
     #[arg(long, global = true, env = "MODEL_SYNC_STATE_DIR")]
