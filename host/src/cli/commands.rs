@@ -200,6 +200,7 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
 }
 
 async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failure> {
+    let _lock = ctx.state.lock()?;
     let settings = merged(ctx.state.settings()?, args)?;
     let token = token_from_env()?;
     let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
@@ -427,6 +428,8 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
 }
 
 async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
+    // With --state-dir the demo writes into a history others may use too.
+    let _lock = ctx.state.lock()?;
     use dbt_cloud_emulator::{Emulator, World};
     let world = World::jaffle_shop();
     let token = world.token.clone();

@@ -91,7 +91,8 @@ impl StateDir {
         Ok(())
     }
 
-    /// Takes the exclusive lock that serializes syncs of this directory; held
+    /// Takes the exclusive lock that serializes the commands that write to
+    /// this directory (configure, sync, prune, demo); held
     /// until the returned file is dropped.
     pub fn lock(&self) -> anyhow::Result<fs::File> {
         let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("lock"))?;
@@ -111,11 +112,19 @@ impl StateDir {
 }
 
 fn default_dir() -> anyhow::Result<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
-        return Ok(PathBuf::from(x).join("model-sync"));
+    state_home(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))
+}
+
+/// `$XDG_STATE_HOME/model-sync`, or `$HOME/.local/state/model-sync` when it
+/// is unset, empty or relative (the XDG spec says to ignore a relative one:
+/// it would put the history wherever the command happens to run).
+fn state_home(xdg: Option<std::ffi::OsString>, home: Option<std::ffi::OsString>) -> anyhow::Result<PathBuf> {
+    if let Some(x) = xdg.map(PathBuf::from).filter(|p| p.is_absolute()) {
+        return Ok(x.join("model-sync"));
     }
-    let home = std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("set --state-dir (no HOME)"))?;
-    Ok(PathBuf::from(home).join(".local/state/model-sync"))
+    let home = home.map(PathBuf::from).filter(|p| p.is_absolute());
+    let home = home.ok_or_else(|| anyhow::anyhow!("give --state-dir (HOME is unset or not an absolute path)"))?;
+    Ok(home.join(".local/state/model-sync"))
 }
 
 /// Copies every key of a 0.1 history directory into `store` in one batch,
@@ -136,4 +145,19 @@ fn import_v1(dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
     done.push(".0.1-imported");
     fs::rename(dir, done)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_xdg_state_home_is_ignored() {
+        let dir = |xdg: Option<&str>, home: Option<&str>| state_home(xdg.map(Into::into), home.map(Into::into)).ok();
+        assert_eq!(dir(Some("/x/state"), Some("/home/a")), Some(PathBuf::from("/x/state/model-sync")));
+        assert_eq!(dir(Some("state"), Some("/home/a")), Some(PathBuf::from("/home/a/.local/state/model-sync")));
+        assert_eq!(dir(Some(""), Some("/home/a")), Some(PathBuf::from("/home/a/.local/state/model-sync")));
+        assert_eq!(dir(Some("state"), Some("rel")), None);
+        assert_eq!(dir(None, None), None);
+    }
 }
