@@ -22,6 +22,7 @@
 #[allow(missing_docs)]
 pub mod bindings;
 pub mod bundled;
+pub mod cache;
 mod convert;
 pub mod error;
 pub mod kv;

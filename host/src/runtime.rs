@@ -1,11 +1,10 @@
 //! The engine and the compiled component: one [`Runtime`] per component,
 //! from which sandboxed [`Session`]s are instantiated.
 
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -30,12 +29,14 @@ impl Drop for Runtime {
 
 impl Runtime {
     /// Compiles `wasm` (or loads its compiled form from `cache_dir`, keyed by
-    /// the component's bytes and the engine's settings) and links it.
+    /// the SHA-256 of the component and the engine's settings, only from a
+    /// directory this user owns and only a file whose checksum matches: see
+    /// [`crate::cache`]) and links it.
     pub fn new(wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
-        let component = load_component(&engine, wasm, cache_dir)?;
+        let component = crate::cache::load_component(&engine, wasm, cache_dir)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -80,29 +81,4 @@ impl Runtime {
         let plugin = self.pre.instantiate_async(&mut store).await?;
         Ok(Session { store, plugin, policy, poisoned: false })
     }
-}
-
-fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
-    let Some(dir) = cache_dir else {
-        return Ok(Component::new(engine, wasm)?);
-    };
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    wasm.hash(&mut hasher);
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let path = dir.join(format!("{:016x}.cwasm", hasher.finish()));
-    if path.exists() {
-        // SAFETY: the file was written by `serialize` below, by this engine
-        // configuration and wasmtime version (both are in the file name's hash).
-        if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
-            return Ok(c);
-        }
-    }
-    let component = Component::new(engine, wasm)?;
-    if std::fs::create_dir_all(dir).is_ok() {
-        let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-        if std::fs::write(&tmp, component.serialize()?).is_ok() {
-            let _ = std::fs::rename(&tmp, &path);
-        }
-    }
-    Ok(component)
 }
