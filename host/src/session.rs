@@ -107,21 +107,56 @@ impl Session {
         .await
     }
 
+    /// Reads sync `id`'s catalog (of one type when given) page by page,
+    /// handing each page to `each`; stops early when `each` says so (false).
+    pub async fn each_catalog_page(
+        &mut self,
+        id: u64,
+        resource_type: Option<&api::ResourceType>,
+        mut each: impl FnMut(Vec<api::CatalogNode>) -> bool,
+    ) -> Result<(), CallError> {
+        let mut offset = 0;
+        loop {
+            let page = self.get_catalog(id, offset, 5000, resource_type).await?;
+            offset += page.nodes.len() as u32;
+            let done = page.nodes.is_empty() || offset >= page.total;
+            if !each(page.nodes) || done {
+                return Ok(());
+            }
+        }
+    }
+
     /// Sync `id`'s whole catalog (of one type when given), read page by page.
     /// For small projects and tests: a workbench applying a large catalog
-    /// pages with [`Session::get_catalog`] instead of holding it whole.
+    /// takes it a page at a time with [`Session::each_catalog_page`].
     pub async fn read_catalog(
         &mut self,
         id: u64,
         resource_type: Option<&api::ResourceType>,
     ) -> Result<Vec<api::CatalogNode>, CallError> {
         let mut nodes = Vec::new();
+        self.each_catalog_page(id, resource_type, |page| {
+            nodes.extend(page);
+            true
+        })
+        .await?;
+        Ok(nodes)
+    }
+
+    /// Every change from sync `from` (by default the newest before `to` with
+    /// a catalog; 0 when there is none) to sync `to`, read page by page.
+    pub async fn read_changes(
+        &mut self,
+        from: Option<u64>,
+        to: u64,
+    ) -> Result<(u64, Vec<api::EntityChange>), CallError> {
+        let mut changes = Vec::new();
         loop {
-            let page = self.get_catalog(id, nodes.len() as u32, 5000, resource_type).await?;
-            let done = page.nodes.is_empty();
-            nodes.extend(page.nodes);
-            if done || nodes.len() as u32 >= page.total {
-                return Ok(nodes);
+            let page = self.get_changes(from, to, changes.len() as u32, 5000).await?;
+            let done = page.changes.is_empty();
+            changes.extend(page.changes);
+            if done || changes.len() as u32 >= page.total {
+                return Ok((page.from_sync, changes));
             }
         }
     }

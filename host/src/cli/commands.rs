@@ -251,9 +251,6 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
     Ok(Outcome::new(output::record_json(&record, false), output::record_text(&record, false)))
 }
 
-/// Entries read per `get-catalog` call.
-const PAGE: u32 = 1000;
-
 async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     let mut session = ctx.session(None, None).await?;
     let detail = session.get_sync(id).await?;
@@ -270,15 +267,24 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
         if detail.sync.has_catalog {
             write(&mut out, ",\n  \"catalog\": {\"nodes\": [").map_err(io)?;
             let mut first = true;
-            for_each_page(&mut session, id, |nodes| {
-                for n in nodes {
-                    let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
-                    write(&mut out, sep)?;
-                    serde_json::to_writer(&mut out, &output::node_json(n))?;
-                }
-                Ok(())
-            })
-            .await?;
+            let mut failed = None;
+            session
+                .each_catalog_page(id, None, |nodes| {
+                    for n in &nodes {
+                        let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
+                        let written = write(&mut out, sep)
+                            .and_then(|()| serde_json::to_writer(&mut out, &output::node_json(n)).map_err(Into::into));
+                        if let Err(e) = written {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                    true
+                })
+                .await?;
+            if let Some(e) = failed {
+                return Err(io(e));
+            }
             write(&mut out, "\n  ]}\n}\n").map_err(io)?;
         } else {
             write(&mut out, ",\n  \"catalog\": null\n}\n").map_err(io)?;
@@ -287,11 +293,12 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     }
     let mut text = output::record_text(&detail.sync, interrupted);
     if detail.sync.has_catalog {
-        for_each_page(&mut session, id, |nodes| {
-            text.push_str(&output::catalog_text(nodes));
-            Ok(())
-        })
-        .await?;
+        session
+            .each_catalog_page(id, None, |nodes| {
+                text.push_str(&output::catalog_text(&nodes));
+                true
+            })
+            .await?;
     } else if detail.sync.status != api::SyncStatus::Failed {
         text.push_str("  (catalog pruned; the record and log are kept)\n");
     }
@@ -304,23 +311,6 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     Ok(Outcome::new(Value::Null, text))
 }
 
-/// Reads sync `id`'s catalog page by page, handing each page to `each`.
-async fn for_each_page(
-    session: &mut Session,
-    id: u64,
-    mut each: impl FnMut(&[api::CatalogNode]) -> std::io::Result<()>,
-) -> Result<(), Failure> {
-    let mut offset = 0;
-    loop {
-        let page = session.get_catalog(id, offset, PAGE, None).await?;
-        each(&page.nodes).map_err(|e| failure("host", format!("writing to stdout: {e}")))?;
-        offset += page.nodes.len() as u32;
-        if page.nodes.is_empty() || offset >= page.total {
-            return Ok(());
-        }
-    }
-}
-
 async fn diff(ctx: &Context, ids: &[u64]) -> Result<Outcome, Failure> {
     let (from, to) = match ids {
         [to] => (None, *to),
@@ -328,15 +318,7 @@ async fn diff(ctx: &Context, ids: &[u64]) -> Result<Outcome, Failure> {
         _ => return Err(failure("invalid-setting", "diff takes TO_ID or FROM_ID TO_ID")),
     };
     let mut session = ctx.session(None, None).await?;
-    let mut changes = Vec::new();
-    let from_id = loop {
-        let page = session.get_changes(from, to, changes.len() as u32, 5000).await?;
-        let done = page.changes.is_empty();
-        changes.extend(page.changes);
-        if done || changes.len() as u32 >= page.total {
-            break page.from_sync;
-        }
-    };
+    let (from_id, changes) = session.read_changes(from, to).await?;
     Ok(Outcome::new(output::changes_json(from_id, to, &changes), output::changes_text(from_id, to, &changes)))
 }
 
@@ -452,11 +434,12 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
     let options = model_sync_host::sync_options("demo");
     let record = session.trigger_sync(&options).await?;
     text.push_str(&output::record_text(&record, false));
-    for_each_page(&mut session, record.id, |nodes| {
-        text.push_str(&output::catalog_text(nodes));
-        Ok(())
-    })
-    .await?;
+    session
+        .each_catalog_page(record.id, None, |nodes| {
+            text.push_str(&output::catalog_text(&nodes));
+            true
+        })
+        .await?;
     text.push_str("\n$ model-sync syncs\n");
     let records = session.list_syncs(Some(5)).await?;
     for r in &records {

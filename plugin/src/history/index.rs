@@ -135,13 +135,24 @@ impl Known {
     /// Everything the index `root` uses (the previous sync's, typically).
     pub fn of(store: &dyn KvStore, root: &Root) -> Result<Known> {
         let mut known = Known::default();
-        for pair in root.pairs() {
-            for entry in read_chunk(store, pair)? {
-                known.blobs.extend(entry.blobs().map(str::to_string));
-            }
-        }
-        known.chunks.extend(root.all_chunks().map(str::to_string));
+        known.add(store, root)?;
         Ok(known)
+    }
+
+    /// Adds what `root` uses, reading only the chunk pairs not known yet (a
+    /// chunk's hash fixes the parts it names).
+    pub fn add(&mut self, store: &dyn KvStore, root: &Root) -> Result<()> {
+        for pair @ (definitions, states) in root.pairs() {
+            if self.chunks.contains(definitions) && self.chunks.contains(states) {
+                continue;
+            }
+            for entry in read_chunk(store, pair)? {
+                self.blobs.extend(entry.blobs().map(str::to_string));
+            }
+            self.chunks.insert(definitions.to_string());
+            self.chunks.insert(states.to_string());
+        }
+        Ok(())
     }
 }
 

@@ -173,10 +173,16 @@ impl<'a> History<'a> {
         resource_type: Option<&str>,
     ) -> Result<(Vec<Node>, usize)> {
         let root = self.root_or_not_found(id)?;
+        // Without a filter the root knows the total, and reading stops at the page's end.
+        let known_total = resource_type.is_none().then_some(root.entries as usize);
         let mut total = 0;
         let mut page = Vec::new();
         let mut bytes = 0;
         for pair in root.pairs() {
+            let full = page.len() >= limit || (bytes >= PAGE_BYTES && !page.is_empty());
+            if full && known_total.is_some() {
+                break;
+            }
             for entry in index::read_chunk(self.store, pair)? {
                 if resource_type.is_some_and(|t| entry.resource_type != t) {
                     continue;
@@ -189,7 +195,7 @@ impl<'a> History<'a> {
                 total += 1;
             }
         }
-        Ok((page, total))
+        Ok((page, known_total.unwrap_or(total)))
     }
 
     /// Sync `id`'s whole catalog (for tests and small projects; hosts page).

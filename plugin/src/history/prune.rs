@@ -2,10 +2,10 @@
 //! catalog uses (including parts a crashed sync stored but never committed).
 //! Records and logs are never dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::content::BLOB_PREFIX;
-use super::index::{CHUNK_PREFIX, ROOT_PREFIX, chunk_blobs, read_chunk, root_key};
+use super::index::{CHUNK_PREFIX, Known, ROOT_PREFIX, chunk_blobs, root_key};
 use super::store::{Batch, KvStore, StoreOp, storage};
 use crate::error::Result;
 
@@ -47,25 +47,16 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
     }
     batch.flush()?;
 
-    let mut live_chunks = HashSet::new();
-    let mut live_blobs = HashSet::new();
+    let mut live = Known::default();
     for id in kept {
-        let Some(root) = super::index::read_root(store, *id)? else { continue };
-        for pair in root.pairs() {
-            if !(live_chunks.contains(pair.0) && live_chunks.contains(pair.1)) {
-                for entry in read_chunk(store, pair)? {
-                    live_blobs.extend(entry.blobs().map(str::to_string));
-                }
-            }
-            live_chunks.insert(pair.0.to_string());
-            live_chunks.insert(pair.1.to_string());
+        if let Some(root) = super::index::read_root(store, *id)? {
+            live.add(store, &root)?;
         }
     }
 
     let mut blob_sizes: HashMap<String, u64> = HashMap::new();
     for key in store.list(CHUNK_PREFIX).map_err(storage)? {
-        let hash = &key[CHUNK_PREFIX.len()..];
-        if live_chunks.contains(hash) {
+        if key.strip_prefix(CHUNK_PREFIX).is_none_or(|hash| live.chunks.contains(hash)) {
             continue;
         }
         let bytes = store.get(&key).map_err(storage)?.unwrap_or_default();
@@ -75,10 +66,7 @@ pub fn prune(store: &dyn KvStore, keep: usize) -> Result<PruneReport> {
         report.entries_deleted += 1;
     }
     for key in store.list(BLOB_PREFIX).map_err(storage)? {
-        let hash = &key[BLOB_PREFIX.len()..];
-        if live_blobs.contains(hash) {
-            continue;
-        }
+        let Some(hash) = key.strip_prefix(BLOB_PREFIX).filter(|h| !live.blobs.contains(*h)) else { continue };
         report.bytes_freed += key.len() as u64
             + match blob_sizes.get(hash) {
                 Some(n) => *n,
