@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use crate::bindings::exports::modelsync::plugin::model_sync as api;
+use crate::limits::Limit;
+use crate::redact::Redactor;
 
 /// The cases of the WIT `error` variant, each a thing a user can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,9 @@ pub enum CallError {
     MemoryLimit(usize),
     /// The plugin's responses exceeded the cap on response bytes (the value).
     ResponseLimit(u64),
+    /// The plugin reached another cap of the sandbox (handles, tables,
+    /// requests in flight...); the instance was discarded.
+    Limit(Limit),
     /// The plugin trapped (a bug); the instance was discarded.
     Trap(String),
     /// The session was discarded by an earlier failure.
@@ -123,6 +128,9 @@ impl std::fmt::Display for CallError {
                 "the plugin's HTTP responses exceeded the sandbox limit of {b} bytes ({} MiB); raise the policy's response limit",
                 b >> 20
             ),
+            CallError::Limit(limit) => {
+                write!(f, "the plugin reached the sandbox's limit of {limit}; the instance was discarded")
+            }
             CallError::Trap(m) => write!(f, "the plugin crashed: {m}"),
             CallError::Poisoned => write!(f, "the plugin instance was discarded after an earlier failure"),
         }
@@ -132,6 +140,12 @@ impl std::fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 impl CallError {
+    /// Whether the instance that failed so is discarded (anything but the
+    /// plugin's own error): later calls on its session are refused.
+    pub fn discards_instance(&self) -> bool {
+        !matches!(self, CallError::Plugin(_))
+    }
+
     /// A short kind name (`unauthorized`, `deadline`, `memory-limit`...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -139,6 +153,7 @@ impl CallError {
             CallError::Deadline(_) => "deadline",
             CallError::MemoryLimit(_) => "memory-limit",
             CallError::ResponseLimit(_) => "response-limit",
+            CallError::Limit(_) => "sandbox-limit",
             CallError::Trap(_) | CallError::Poisoned => "plugin-crashed",
         }
     }
@@ -147,24 +162,18 @@ impl CallError {
 /// The longest error message passed on from a plugin.
 pub const MAX_ERROR_MESSAGE: usize = 64 * 1024;
 
-fn cut(m: &mut String) {
-    if m.len() > MAX_ERROR_MESSAGE {
-        let mut end = MAX_ERROR_MESSAGE;
-        while !m.is_char_boundary(end) {
-            end -= 1;
+/// A plugin error as the host passes it on: the secrets taken out of each
+/// text field, then each cut to [`MAX_ERROR_MESSAGE`] bytes.
+pub(crate) fn clean_error(e: api::Error, redactor: &Redactor) -> api::Error {
+    let clean = |text: &str| {
+        let mut out = redactor.redact_cut(text, MAX_ERROR_MESSAGE);
+        if out.len() < text.len() && text.len() > MAX_ERROR_MESSAGE {
+            out.push_str(&format!("… (message of {} bytes cut by the host)", text.len()));
         }
-        let total = m.len();
-        m.truncate(end);
-        m.push_str(&format!("… (message of {total} bytes cut by the host)"));
-    }
-}
-
-/// Cuts the text fields of an oversized plugin error.
-pub(crate) fn truncate_error(e: api::Error) -> api::Error {
+        out
+    };
     let mut parts = ErrorParts::from(e);
-    cut(&mut parts.message);
-    if let Some(field) = &mut parts.field {
-        cut(field);
-    }
+    parts.message = clean(&parts.message);
+    parts.field = parts.field.as_deref().map(clean);
     parts.into()
 }

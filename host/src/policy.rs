@@ -3,12 +3,16 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::limits::{Limit, Reached};
+use crate::redact::Redactor;
+use crate::state::{Event, EventSink, MAX_LOG_LINE};
 
 /// A destination a plugin may reach: exact scheme, host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +32,11 @@ impl Origin {
         let scheme = uri.scheme_str().ok_or_else(|| anyhow::anyhow!("`{url}` has no scheme"))?.to_ascii_lowercase();
         if scheme != "https" && scheme != "http" {
             anyhow::bail!("`{url}`: only http and https destinations exist");
+        }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            anyhow::bail!(
+                "a destination with a user name or password (`user@host`) is refused: credentials go in the token"
+            );
         }
         let host = uri.host().ok_or_else(|| anyhow::anyhow!("`{url}` has no host"))?.to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
@@ -62,8 +71,32 @@ pub struct SandboxPolicy {
     pub allowed: Vec<Origin>,
     /// Whether plain http is allowed (to loopback destinations only).
     pub allow_http_loopback: bool,
-    /// Linear memory cap per instance, bytes.
+    /// The cap on the sum of all the instance's linear memories, bytes.
     pub max_memory_bytes: usize,
+    /// How many linear memories the component may create (it needs one).
+    pub max_memories: usize,
+    /// How many tables the component may create.
+    pub max_tables: usize,
+    /// The cap on the sum of the elements of all its tables.
+    pub max_table_elements: usize,
+    /// How many core instances the component may create.
+    pub max_instances: usize,
+    /// Host resources (fields, requests, responses, streams, pollables)
+    /// alive at once; each holds host memory.
+    pub max_handles: usize,
+    /// The in-memory size of one set of HTTP headers the plugin builds
+    /// (wasmtime's measure: names, values and their bookkeeping).
+    pub max_header_bytes: usize,
+    /// Outgoing HTTP requests in flight at once; more get
+    /// `connection-limit-reached`.
+    pub max_concurrent_requests: usize,
+    /// Log lines per instance; further lines are dropped.
+    pub max_log_lines: u64,
+    /// Progress events per instance; further events are dropped.
+    pub max_progress_events: u64,
+    /// Denied requests reported per instance; further denials are still
+    /// refused, without a report.
+    pub max_denial_lines: u64,
     /// Wall-clock deadline of one call.
     pub call_timeout: Duration,
     /// HTTP connect timeout (the plugin may ask for less, never more).
@@ -88,6 +121,16 @@ impl Default for SandboxPolicy {
             allowed: Vec::new(),
             allow_http_loopback: false,
             max_memory_bytes: 1 << 30,
+            max_memories: 1,
+            max_tables: 8,
+            max_table_elements: 100_000,
+            max_instances: 16,
+            max_handles: 2_048,
+            max_header_bytes: 16 << 10,
+            max_concurrent_requests: 16,
+            max_log_lines: 10_000,
+            max_progress_events: 10_000,
+            max_denial_lines: 100,
             call_timeout: Duration::from_secs(2 * 3600),
             connect_timeout: Duration::from_secs(15),
             first_byte_timeout: Duration::from_secs(120),
@@ -135,24 +178,58 @@ impl SandboxPolicy {
 pub struct PolicyHooks {
     policy: Arc<SandboxPolicy>,
     received: Arc<AtomicU64>,
-    tripped: Arc<std::sync::atomic::AtomicBool>,
-    on_denied: Arc<dyn Fn(String) + Send + Sync>,
+    in_flight: Arc<AtomicUsize>,
+    denials: u64,
+    events: EventSink,
+    redactor: Redactor,
+    reached: Arc<Reached>,
 }
 
 impl PolicyHooks {
-    /// Hooks enforcing `policy`; `on_denied` hears each refusal.
-    pub fn new(policy: Arc<SandboxPolicy>, on_denied: Arc<dyn Fn(String) + Send + Sync>) -> Self {
+    /// Hooks enforcing `policy`; denials are reported to `events` (secrets
+    /// taken out) and caps reached to `reached`.
+    pub(crate) fn new(
+        policy: Arc<SandboxPolicy>,
+        events: EventSink,
+        redactor: Redactor,
+        reached: Arc<Reached>,
+    ) -> Self {
         PolicyHooks {
             policy,
             received: Arc::new(AtomicU64::new(0)),
-            tripped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            on_denied,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            denials: 0,
+            events,
+            redactor,
+            reached,
         }
     }
 
-    /// Whether a response was cut because the instance's response cap was reached.
-    pub fn response_cap_tripped(&self) -> bool {
-        self.tripped.load(Ordering::Relaxed)
+    fn deny(&mut self, line: String) {
+        self.denials = self.denials.saturating_add(1);
+        if self.denials > self.policy.max_denial_lines {
+            self.reached.hit(Limit::DenialLines(self.policy.max_denial_lines));
+        } else {
+            (self.events)(Event::Denied(self.redactor.redact_cut(&line, MAX_LOG_LINE)));
+        }
+    }
+}
+
+/// One request in flight; dropped with its response body, or with the
+/// request when it fails.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts a request in, unless `max` are already in flight.
+    fn start(count: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(InFlight(count.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -178,9 +255,13 @@ impl WasiHttpHooks for PolicyHooks {
     ) -> SendFuture {
         drop(fut);
         if let Some(reason) = self.policy.check(request.uri()) {
-            (self.on_denied)(format!("denied {} {}: {reason}", request.method(), request.uri()));
+            self.deny(format!("denied {} {}: {reason}", request.method(), request.uri()));
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        let Some(in_flight) = InFlight::start(&self.in_flight, self.policy.max_concurrent_requests) else {
+            self.reached.hit(Limit::ConcurrentRequests(self.policy.max_concurrent_requests));
+            return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionLimitReached) });
+        };
         let asked = options.unwrap_or_default();
         let options = RequestOptions {
             connect_timeout: clamp(asked.connect_timeout, self.policy.connect_timeout),
@@ -188,23 +269,26 @@ impl WasiHttpHooks for PolicyHooks {
             between_bytes_timeout: clamp(asked.between_bytes_timeout, self.policy.between_bytes_timeout),
         };
         let received = self.received.clone();
-        let tripped = self.tripped.clone();
+        let reached = self.reached.clone();
         let cap = self.policy.max_response_bytes;
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            let response =
-                response.map(|body| CappedBody { inner: body.boxed_unsync(), received, tripped, cap }.boxed_unsync());
+            let response = response.map(|body| {
+                CappedBody { inner: body.boxed_unsync(), received, reached, cap, _in_flight: in_flight }.boxed_unsync()
+            });
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
 }
 
-/// A response body that fails once the instance's total exceeds the cap.
+/// A response body that fails once the instance's total exceeds the cap,
+/// and counts as a request in flight until dropped.
 struct CappedBody {
     inner: WasiBody,
     received: Arc<AtomicU64>,
-    tripped: Arc<std::sync::atomic::AtomicBool>,
+    reached: Arc<Reached>,
     cap: u64,
+    _in_flight: InFlight,
 }
 
 impl http_body::Body for CappedBody {
@@ -219,9 +303,10 @@ impl http_body::Body for CappedBody {
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()
         {
-            let total = self.received.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+            let len = data.len() as u64;
+            let total = self.received.fetch_add(len, Ordering::Relaxed).saturating_add(len);
             if total > self.cap {
-                self.tripped.store(true, Ordering::Relaxed);
+                self.reached.hit(Limit::ResponseBytes(self.cap));
                 return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseBodySize(Some(self.cap)))));
             }
         }
@@ -256,6 +341,9 @@ mod tests {
         assert!(p.allow_http_loopback && p.check(&"http://127.0.0.1:8080/api".parse().unwrap()).is_none());
         let p = SandboxPolicy::default().allowing_access_url("http://cloud.getdbt.com").unwrap();
         assert!(p.check(&"http://cloud.getdbt.com/api".parse().unwrap()).is_some(), "no plain http elsewhere");
+        assert!(Origin::parse("https://user:pw@ab1.us1.dbt.com").is_err(), "userinfo is refused");
+        assert!(SandboxPolicy::default().allowing_access_url("me@ab1.us1.dbt.com").is_err());
+        assert!(p.check(&"http://x@127.0.0.1:8080/api".parse().unwrap()).is_some());
         let mut p = SandboxPolicy::default().allowing_access_url("http://127.0.0.1.nip.example:8080").unwrap();
         assert!(!p.allow_http_loopback, "a name that starts with 127. is not loopback");
         p.allow_http_loopback = true;

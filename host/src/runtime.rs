@@ -4,15 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::WasiHttpCtx;
 
+use crate::api;
 use crate::bindings::{SyncPlugin, SyncPluginPre};
-use crate::policy::PolicyHooks;
-use crate::session::{EPOCH_TICK, Session, SessionOptions};
-use crate::state::{Event, HostState, MemoryLimiter};
+use crate::error::CallError;
+use crate::redact::Redactor;
+use crate::session::{EPOCH_TICK, Session, SessionOptions, bounded};
+use crate::state::HostState;
 
 /// A loaded component, ready to instantiate. Cheap to share.
 pub struct Runtime {
@@ -55,30 +55,20 @@ impl Runtime {
 
     /// A fresh sandboxed instance. Its WASI context grants nothing: no
     /// environment, arguments, preopened directories, stdio or sockets.
-    pub async fn instantiate(&self, options: SessionOptions) -> anyhow::Result<Session> {
+    /// Instantiation (which runs the component's start functions) is under
+    /// the policy's call deadline and caps like any call.
+    pub async fn instantiate(&self, options: SessionOptions) -> Result<Session, CallError> {
         let policy = Arc::new(options.policy);
-        let events = options.events.clone();
-        let deny_events = events.clone();
-        let state = HostState {
-            wasi: WasiCtx::builder().build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            limits: MemoryLimiter::new(policy.max_memory_bytes),
-            hooks: PolicyHooks::new(policy.clone(), Arc::new(move |m| deny_events(Event::Denied(m)))),
-            store: options.store,
-            events,
-            secrets: options.secrets,
-            log_lines: 0,
-            max_value_bytes: policy.max_value_bytes,
-        };
+        let redactor = Redactor::new(options.secrets);
+        let state = HostState::new(policy.clone(), options.store, options.events, redactor);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         // What one call may copy from the plugin into the host (a result, a
         // store batch): small, as the plugin pages and batches.
         store.set_hostcall_fuel(policy.max_copy_bytes);
-        store.set_epoch_deadline(u64::MAX / 2);
         store.epoch_deadline_trap();
-        let plugin = self.pre.instantiate_async(&mut store).await?;
-        Ok(Session { store, plugin, policy, poisoned: false })
+        let pre = &self.pre;
+        let plugin = bounded(&mut store, async |s| Ok(Ok::<_, api::Error>(pre.instantiate_async(s).await?))).await?;
+        Ok(Session { store, plugin, poisoned: false })
     }
 }

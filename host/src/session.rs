@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::Store;
+use wasmtime::component::ResourceTableError;
+use wasmtime_wasi_http::FieldMapError;
 
 use crate::bindings::SyncPlugin;
 use crate::bindings::exports::modelsync::plugin::model_sync as api;
-use crate::error::{CallError, truncate_error};
+use crate::error::{CallError, MAX_ERROR_MESSAGE, clean_error};
 use crate::kv::KvStore;
+use crate::limits::Limit;
 use crate::policy::SandboxPolicy;
 use crate::state::{EventSink, HostState};
 
@@ -30,12 +33,81 @@ pub struct SessionOptions {
 }
 
 /// One sandboxed plugin instance. After any failure of the instance itself
-/// (trap, deadline) it refuses further calls: make a new session.
+/// (trap, deadline, a cap) it refuses further calls: make a new session.
 pub struct Session {
     pub(crate) store: Store<HostState>,
     pub(crate) plugin: SyncPlugin,
-    pub(crate) policy: Arc<SandboxPolicy>,
     pub(crate) poisoned: bool,
+}
+
+/// Runs `f` on the instance's store under the policy's deadline (epoch
+/// ticks and wall clock) and sorts its failures into [`CallError`]: the cap
+/// that tripped, the deadline, or a crash; the plugin's own errors with the
+/// secrets taken out and cut to length.
+pub(crate) async fn bounded<T>(
+    store: &mut Store<HostState>,
+    f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<Result<T, api::Error>>,
+) -> Result<T, CallError> {
+    let policy = store.data().policy.clone();
+    let deadline = policy.call_timeout;
+    let ticks = u64::try_from(deadline.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX / 2).max(1);
+    store.set_epoch_deadline(ticks);
+    let outcome = tokio::time::timeout(deadline, f(store)).await;
+    let state = store.data();
+    match outcome {
+        Ok(Ok(Ok(v))) => Ok(v),
+        Ok(Ok(Err(e))) => {
+            // A cap the plugin saw as a failed request explains its error.
+            match state.reached.find(|l| matches!(l, Limit::ResponseBytes(_) | Limit::ConcurrentRequests(_))) {
+                Some(Limit::ResponseBytes(b)) => Err(CallError::ResponseLimit(b)),
+                Some(limit) => Err(CallError::Limit(limit)),
+                None => Err(CallError::Plugin(clean_error(e, &state.redactor))),
+            }
+        }
+        Ok(Err(trap)) => Err(match state.limits.tripped {
+            Some(Limit::Memory(b)) => CallError::MemoryLimit(b),
+            Some(limit) => CallError::Limit(limit),
+            None if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) => {
+                CallError::Deadline(deadline)
+            }
+            None if is_table_full(&trap) => CallError::Limit(Limit::Handles(policy.max_handles)),
+            None if are_headers_full(&trap) => CallError::Limit(Limit::HeaderBytes(policy.max_header_bytes)),
+            None => match count_limit(&trap, &policy) {
+                Some(limit) => CallError::Limit(limit),
+                None => CallError::Trap(state.redactor.redact_cut(&format!("{trap:#}"), MAX_ERROR_MESSAGE)),
+            },
+        }),
+        Err(_) => Err(CallError::Deadline(deadline)),
+    }
+}
+
+/// Whether a trap is a host function refusing a new resource handle.
+fn is_table_full(trap: &wasmtime::Error) -> bool {
+    trap.chain().any(|e| e.downcast_ref::<ResourceTableError>().is_some_and(|e| matches!(e, ResourceTableError::Full)))
+}
+
+/// Whether a trap is `wasi:http` refusing to grow a set of headers.
+fn are_headers_full(trap: &wasmtime::Error) -> bool {
+    trap.chain().any(|e| {
+        e.downcast_ref::<FieldMapError>()
+            .is_some_and(|e| matches!(e, FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields))
+    })
+}
+
+/// The count cap (memories, tables, instances) that refused an
+/// instantiation, as wasmtime words it.
+fn count_limit(error: &wasmtime::Error, policy: &SandboxPolicy) -> Option<Limit> {
+    let text = format!("{error:#}");
+    if !text.contains("count too high") {
+        return None;
+    }
+    if text.contains("memory count") {
+        Some(Limit::Memories(policy.max_memories))
+    } else if text.contains("table count") {
+        Some(Limit::Tables(policy.max_tables))
+    } else {
+        Some(Limit::Instances(policy.max_instances))
+    }
 }
 
 impl Session {
@@ -46,31 +118,12 @@ impl Session {
         if self.poisoned {
             return Err(CallError::Poisoned);
         }
-        let deadline = self.policy.call_timeout;
-        let ticks = (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        self.store.set_epoch_deadline(ticks);
-        let outcome = tokio::time::timeout(deadline, f(&self.plugin, &mut self.store)).await;
-        match outcome {
-            Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(_))) if self.store.data().hooks.response_cap_tripped() => {
-                Err(CallError::ResponseLimit(self.policy.max_response_bytes))
-            }
-            Ok(Ok(Err(e))) => Err(CallError::Plugin(truncate_error(e))),
-            Ok(Err(trap)) => {
-                self.poisoned = true;
-                if self.store.data().limits.refused {
-                    Err(CallError::MemoryLimit(self.policy.max_memory_bytes))
-                } else if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-                    Err(CallError::Deadline(deadline))
-                } else {
-                    Err(CallError::Trap(trap.to_string()))
-                }
-            }
-            Err(_) => {
-                self.poisoned = true;
-                Err(CallError::Deadline(deadline))
-            }
+        let plugin = &self.plugin;
+        let result = bounded(&mut self.store, async |s| f(plugin, s).await).await;
+        if let Err(e) = &result {
+            self.poisoned |= e.discards_instance();
         }
+        result
     }
 
     /// The largest linear memory the instance has had, in bytes.

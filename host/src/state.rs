@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::modelsync::plugin::host as host_api;
 use crate::kv::{KvError, KvOp, KvStore, check_key};
-use crate::policy::PolicyHooks;
+use crate::limits::{Limit, Reached, StoreLimiter};
+use crate::policy::{PolicyHooks, SandboxPolicy};
+use crate::redact::Redactor;
 
 /// Something a plugin reports while a call runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +32,12 @@ pub enum Event {
         /// Total, when known.
         total: Option<u64>,
     },
-    /// The sandbox refused something.
+    /// The sandbox refused a request (the line says which and why).
     Denied(String),
+    /// The instance reached a cap of the sandbox (reported once per cap):
+    /// further log lines, progress or denials are dropped, or the call fails
+    /// with [`crate::CallError::Limit`].
+    LimitReached(Limit),
 }
 
 /// Receives events; must be cheap.
@@ -44,29 +49,49 @@ pub struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) http: WasiHttpCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: MemoryLimiter,
+    pub(crate) limits: StoreLimiter,
     pub(crate) hooks: PolicyHooks,
     pub(crate) store: Arc<dyn KvStore>,
     pub(crate) events: EventSink,
-    pub(crate) secrets: Vec<String>,
+    pub(crate) redactor: Redactor,
+    pub(crate) policy: Arc<SandboxPolicy>,
+    pub(crate) reached: Arc<Reached>,
     pub(crate) log_lines: u64,
-    pub(crate) max_value_bytes: u64,
+    pub(crate) progress_events: u64,
 }
 
-/// The most log lines one instance may send; the rest are dropped.
-pub const MAX_LOG_LINES: u64 = 10_000;
-/// The longest log line passed on; longer ones are cut.
+/// The longest log line, progress step or denial passed on, in bytes;
+/// longer ones are cut (after the secrets are taken out).
 pub const MAX_LOG_LINE: usize = 4096;
 
 impl HostState {
-    fn scrub(&self, text: &str) -> String {
-        let mut out: String = text.chars().take(MAX_LOG_LINE).collect();
-        for s in &self.secrets {
-            if !s.is_empty() {
-                out = out.replace(s.as_str(), "<redacted>");
-            }
+    /// The state of a new instance under `policy`: a WASI context that grants
+    /// nothing, and every cap of the policy in force.
+    pub(crate) fn new(
+        policy: Arc<SandboxPolicy>,
+        store: Arc<dyn KvStore>,
+        events: EventSink,
+        redactor: Redactor,
+    ) -> Self {
+        let reached = Arc::new(Reached::new(events.clone()));
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(policy.max_handles);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(policy.max_header_bytes);
+        HostState {
+            wasi: WasiCtx::builder().build(),
+            http,
+            table,
+            limits: StoreLimiter::new(&policy),
+            hooks: PolicyHooks::new(policy.clone(), events.clone(), redactor.clone(), reached.clone()),
+            store,
+            events,
+            redactor,
+            policy,
+            reached,
+            log_lines: 0,
+            progress_events: 0,
         }
-        out
     }
 }
 
@@ -84,21 +109,23 @@ impl WasiHttpView for HostState {
 
 impl host_api::Host for HostState {
     fn log(&mut self, level: host_api::Level, message: String) {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
+        self.log_lines = self.log_lines.saturating_add(1);
+        if self.log_lines > self.policy.max_log_lines {
+            self.reached.hit(Limit::LogLines(self.policy.max_log_lines));
             return;
         }
         let level: &'static str = level.into();
-        let message = if self.log_lines == MAX_LOG_LINES {
-            format!("(log limit of {MAX_LOG_LINES} lines reached; further lines dropped)")
-        } else {
-            self.scrub(&message)
-        };
+        let message = self.redactor.redact_cut(&message, MAX_LOG_LINE);
         (self.events)(Event::Log { level, message });
     }
 
     fn progress(&mut self, step: String, done: u64, total: Option<u64>) {
-        let step = self.scrub(&step);
+        self.progress_events = self.progress_events.saturating_add(1);
+        if self.progress_events > self.policy.max_progress_events {
+            self.reached.hit(Limit::ProgressEvents(self.policy.max_progress_events));
+            return;
+        }
+        let step = self.redactor.redact_cut(&step, MAX_LOG_LINE);
         (self.events)(Event::Progress { step, done, total });
     }
 
@@ -124,7 +151,7 @@ impl host_api::Host for HostState {
 
     fn kv_batch(&mut self, ops: Vec<host_api::StoreOp>) -> Result<(), host_api::StoreError> {
         let ops: Vec<KvOp> = ops.into_iter().map(KvOp::from).collect();
-        let max = self.max_value_bytes;
+        let max = self.policy.max_value_bytes;
         for op in &ops {
             let (KvOp::Set { key, .. } | KvOp::Delete { key }) = op;
             check_key(key)?;
@@ -139,63 +166,5 @@ impl host_api::Host for HostState {
             }
         }
         Ok(self.store.apply(ops)?)
-    }
-}
-
-/// The store's limits, remembering the largest linear memory granted and
-/// whether a growth was refused (so that a trap is known to be the memory
-/// cap's without reading its message).
-pub(crate) struct MemoryLimiter {
-    inner: StoreLimits,
-    pub(crate) peak: usize,
-    pub(crate) refused: bool,
-}
-
-impl MemoryLimiter {
-    /// Limits of `max_memory_bytes` of linear memory, trapping when exceeded.
-    pub(crate) fn new(max_memory_bytes: usize) -> Self {
-        let inner = StoreLimitsBuilder::new()
-            .memory_size(max_memory_bytes)
-            .instances(16)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build();
-        MemoryLimiter { inner, peak: 0, refused: false }
-    }
-}
-
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let granted = self.inner.memory_growing(current, desired, maximum);
-        match &granted {
-            Ok(true) => self.peak = self.peak.max(desired),
-            Ok(false) | Err(_) => self.refused = true,
-        }
-        granted
-    }
-
-    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.inner.memory_grow_failed(error)
-    }
-
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
-    }
-
-    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.inner.table_grow_failed(error)
-    }
-
-    fn instances(&self) -> usize {
-        self.inner.instances()
-    }
-
-    fn tables(&self) -> usize {
-        self.inner.tables()
-    }
-
-    fn memories(&self) -> usize {
-        self.inner.memories()
     }
 }

@@ -6,63 +6,11 @@ mod common;
 
 use common::SyncAndRead;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use common::hostile::{attempt_with, configure, instantiate, small_policy};
 use common::{Bench, options};
-use model_sync_host::{CallError, Event, Origin, Runtime, SandboxPolicy, Session, SessionOptions, SqliteStore, api};
-
-/// The hostile component, built once by the build script, loaded once per test binary.
-fn hostile() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let wasm = std::fs::read(model_sync_e2e::HOSTILE_WASM).expect("the build script built the hostile component");
-        Runtime::new(&wasm, Some(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache"))).expect("loads")
-    })
-}
-
-struct Attempt {
-    session: Session,
-    events: Arc<Mutex<Vec<Event>>>,
-    dir: PathBuf,
-}
-
-async fn attempt_with(policy: SandboxPolicy) -> Attempt {
-    let dir = common::temp_dir("hostile");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let store = Arc::new(SqliteStore::open(&dir.join("history.sqlite")).expect("store"));
-    let session = hostile()
-        .instantiate(SessionOptions {
-            policy,
-            store,
-            events: Arc::new(move |e| sink.lock().expect("events").push(e)),
-            secrets: vec![],
-        })
-        .await
-        .expect("instantiates");
-    Attempt { session, events, dir }
-}
-
-fn small_policy() -> SandboxPolicy {
-    SandboxPolicy { max_memory_bytes: 64 << 20, call_timeout: Duration::from_secs(2), ..SandboxPolicy::default() }
-}
-
-fn settings(attempt: &str, url: Option<String>) -> api::Settings {
-    api::Settings {
-        api_token: attempt.into(),
-        access_url: url,
-        account_id: None,
-        project_id: None,
-        docs_job_id: None,
-        freshness_job_id: None,
-    }
-}
-
-async fn configure(a: &mut Attempt, attempt: &str, url: Option<String>) -> Result<Vec<String>, CallError> {
-    a.session.configure(&settings(attempt, url)).await.map(|c| c.warnings)
-}
+use model_sync_host::{CallError, Event, Limit, Origin, SandboxPolicy, api};
 
 /// After every hostile attempt, the real plugin still syncs in this process.
 async fn a_normal_sync_still_works(name: &str) {
@@ -85,16 +33,10 @@ async fn requests_outside_the_policy_are_denied() {
     let seen = configure(&mut a, "outside", Some(authority)).await.expect("returns");
     assert!(seen[0].contains("HttpRequestDenied"), "{seen:?}");
     assert!(seen[1].contains("got HTTP"), "the allowed host is reachable: {seen:?}");
-    let denied: Vec<String> = a
-        .events
-        .lock()
-        .expect("events")
-        .iter()
-        .filter_map(|e| match e {
-            Event::Denied(m) => Some(m.clone()),
-            _ => None,
-        })
-        .collect();
+    let denied = a.events(|e| match e {
+        Event::Denied(m) => Some(m.clone()),
+        _ => None,
+    });
     assert!(denied.iter().any(|m| m.contains("example.com")), "{denied:?}");
     let reached: Vec<String> = bench.emulator.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
     assert_eq!(reached, vec!["GET /"], "only the allowed origin was reached, with the hostile GET /");
@@ -144,13 +86,17 @@ async fn an_allocating_plugin_hits_the_memory_cap() {
 async fn a_log_flood_is_capped() {
     let mut a = attempt_with(SandboxPolicy { call_timeout: Duration::from_secs(60), ..small_policy() }).await;
     configure(&mut a, "flood-log", None).await.expect("returns");
-    let events = a.events.lock().expect("events");
-    assert!(events.len() as u64 <= model_sync_host::state::MAX_LOG_LINES, "{} events", events.len());
-    for e in events.iter() {
-        if let Event::Log { message, .. } = e {
-            assert!(message.len() <= model_sync_host::state::MAX_LOG_LINE);
-        }
-    }
+    let lines = a.events(|e| match e {
+        Event::Log { message, .. } => Some(message.len()),
+        _ => None,
+    });
+    assert_eq!(
+        lines.len() as u64,
+        SandboxPolicy::default().max_log_lines,
+        "the first lines pass, the rest are dropped"
+    );
+    assert!(lines.iter().all(|len| *len <= model_sync_host::state::MAX_LOG_LINE));
+    assert_eq!(a.limits_reached(), vec![Limit::LogLines(10_000)], "reported once");
 }
 
 #[tokio::test]
@@ -273,4 +219,100 @@ async fn the_between_bytes_timeout_of_the_policy_holds_and_trips() {
         other => panic!("expected the download to break off, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn host_resource_handles_are_capped() {
+    let mut a = attempt_with(small_policy()).await;
+    match configure(&mut a, "handles", None).await {
+        Err(e @ CallError::Limit(Limit::Handles(2048))) => {
+            assert_eq!(e.kind(), "sandbox-limit");
+            assert!(e.to_string().contains("max_handles"), "{e}");
+        }
+        other => panic!("expected the handle cap, got {:?}", other.map_err(|e| e.to_string())),
+    }
+    assert!(matches!(a.session.list_syncs(None).await, Err(CallError::Poisoned)));
+    a_normal_sync_still_works("after-handles").await;
+}
+
+#[tokio::test]
+async fn header_bytes_are_capped() {
+    let mut a = attempt_with(small_policy()).await;
+    match configure(&mut a, "headers", None).await {
+        Err(e @ CallError::Limit(Limit::HeaderBytes(16384))) => assert!(e.to_string().contains("max_header_bytes")),
+        other => panic!("expected the header cap, got {:?}", other.map_err(|e| e.to_string())),
+    }
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_capped() {
+    let bench = Bench::jaffle("hostile-concurrent");
+    let mut a = attempt_with(SandboxPolicy {
+        allowed: vec![Origin::parse(&bench.emulator.url()).expect("url")],
+        allow_http_loopback: true,
+        call_timeout: Duration::from_secs(30),
+        ..small_policy()
+    })
+    .await;
+    let authority = bench.emulator.url().trim_start_matches("http://").to_string();
+    match configure(&mut a, "concurrent", Some(authority)).await {
+        Err(e @ CallError::Limit(Limit::ConcurrentRequests(16))) => {
+            assert!(e.to_string().contains("max_concurrent_requests"), "{e}")
+        }
+        other => panic!("expected the cap on requests in flight, got {:?}", other.map_err(|e| e.to_string())),
+    }
+    assert_eq!(bench.emulator.requests().len(), 16, "the other 84 requests never left the host");
+    bench.emulator.clear_requests();
+    a_normal_sync_still_works("after-concurrent").await;
+}
+
+#[tokio::test]
+async fn progress_and_denial_floods_are_capped() {
+    let mut a = attempt_with(SandboxPolicy { call_timeout: Duration::from_secs(60), ..small_policy() }).await;
+    configure(&mut a, "progress-flood", None).await.expect("returns");
+    let progress = a.events(|e| matches!(e, Event::Progress { .. }).then_some(()));
+    assert_eq!(progress.len(), 10_000);
+    assert_eq!(a.limits_reached(), vec![Limit::ProgressEvents(10_000)]);
+
+    let mut a = attempt_with(SandboxPolicy { call_timeout: Duration::from_secs(60), ..small_policy() }).await;
+    let seen = configure(&mut a, "deny-flood", None).await.expect("returns");
+    assert_eq!(seen, vec!["denied=1000"], "every request is still refused");
+    let denials = a.events(|e| matches!(e, Event::Denied(_)).then_some(()));
+    assert_eq!(denials.len(), 100, "only the first are reported");
+    assert_eq!(a.limits_reached(), vec![Limit::DenialLines(100)]);
+}
+
+#[tokio::test]
+async fn a_start_function_that_spins_hits_the_deadline() {
+    let started = std::time::Instant::now();
+    let (session, _) = instantiate(small_policy(), &["hostile/spin-at-start"]).await;
+    match session {
+        Err(e @ CallError::Deadline(_)) => assert!(e.to_string().contains("2s"), "{e}"),
+        other => panic!("expected the deadline during instantiation, got {:?}", other.map(|_| ())),
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let (session, _) = instantiate(small_policy(), &[]).await;
+    assert!(session.is_ok(), "the same component instantiates when its start function returns");
+    a_normal_sync_still_works("after-start-spin").await;
+}
+
+#[tokio::test]
+async fn memories_tables_and_instances_are_capped_at_instantiation() {
+    let bench = Bench::jaffle("counts");
+    let cases = [
+        (SandboxPolicy { max_memories: 0, ..bench.policy() }, Limit::Memories(0)),
+        (SandboxPolicy { max_tables: 0, ..bench.policy() }, Limit::Tables(0)),
+        (SandboxPolicy { max_instances: 1, ..bench.policy() }, Limit::Instances(1)),
+        (SandboxPolicy { max_table_elements: 10, ..bench.policy() }, Limit::TableElements(10)),
+        (SandboxPolicy { max_memory_bytes: 64 << 10, ..bench.policy() }, Limit::Memory(64 << 10)),
+    ];
+    for (policy, expected) in cases {
+        match common::runtime().instantiate(bench.options(policy)).await {
+            Err(CallError::Limit(limit)) => assert_eq!(limit, expected),
+            Err(CallError::MemoryLimit(b)) => assert_eq!(Limit::Memory(b), expected),
+            other => panic!("{expected:?}: got {:?}", other.map(|_| ()).map_err(|e| e.to_string())),
+        }
+    }
+    let mut session = bench.session().await;
+    session.configure(&bench.settings()).await.expect("the defaults are what the plugin needs");
 }

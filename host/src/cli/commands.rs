@@ -80,7 +80,10 @@ impl Context {
         Ok(Context { state, runtime, limits: cli.limits.clone(), json: cli.json })
     }
 
-    fn policy(&self, access_url: Option<&str>) -> SandboxPolicy {
+    /// The sandbox of a command: with [`Network::None`] the plugin may reach
+    /// nothing (reading the history needs no network); otherwise only the
+    /// configured access URL (or the default host).
+    fn policy(&self, network: Network<'_>) -> SandboxPolicy {
         let policy = SandboxPolicy {
             max_memory_bytes: self.limits.memory_mb << 20,
             call_timeout: Duration::from_secs(self.limits.call_timeout),
@@ -90,12 +93,26 @@ impl Context {
             max_response_bytes: self.limits.max_response_mb << 20,
             ..SandboxPolicy::default()
         };
+        let Network::AccessUrl(access_url) = network else {
+            return policy;
+        };
         let url = access_url.unwrap_or(model_sync_plugin::settings::DEFAULT_HOST);
         // A URL the plugin would refuse allows nothing; the plugin then says what is wrong with it.
         policy.clone().allowing_access_url(url).unwrap_or(policy)
     }
 
-    async fn session(&self, access_url: Option<&str>, token: Option<&str>) -> Result<Session, Failure> {
+    /// A session that may reach nothing: for commands that only read or
+    /// prune the history.
+    async fn offline_session(&self) -> Result<Session, Failure> {
+        self.session(Network::None, None).await
+    }
+
+    /// A session that may reach the access URL (the default host when none).
+    async fn online_session(&self, access_url: Option<&str>, token: &str) -> Result<Session, Failure> {
+        self.session(Network::AccessUrl(access_url), Some(token)).await
+    }
+
+    async fn session(&self, network: Network<'_>, token: Option<&str>) -> Result<Session, Failure> {
         let quiet = self.json;
         let progress_on_tty = !quiet && std::io::stderr().is_terminal();
         let events = Arc::new(move |event: Event| match event {
@@ -115,16 +132,26 @@ impl Context {
             }
             Event::Progress { .. } => {}
             Event::Denied(m) => eprintln!("  sandbox {}", output::printable(&m)),
+            Event::LimitReached(limit) => eprintln!("  sandbox limit reached: {limit}"),
         });
         let store: Arc<dyn model_sync_host::KvStore> = Arc::new(self.state.store()?);
         let options = SessionOptions {
-            policy: self.policy(access_url),
+            policy: self.policy(network),
             store,
             events,
             secrets: token.map(|t| vec![t.to_string()]).unwrap_or_default(),
         };
         Ok(self.runtime.instantiate(options).await?)
     }
+}
+
+/// What a command's plugin instance may reach.
+#[derive(Clone, Copy)]
+enum Network<'a> {
+    /// Nothing.
+    None,
+    /// The access URL given (the default host when none).
+    AccessUrl(Option<&'a str>),
 }
 
 fn token_from_env() -> Result<String, Failure> {
@@ -203,7 +230,7 @@ async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failu
     let _lock = ctx.state.lock()?;
     let settings = merged(ctx.state.settings()?, args)?;
     let token = token_from_env()?;
-    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
+    let mut session = ctx.online_session(settings.access_url.as_deref(), &token).await?;
     let connection = session.configure(&api_settings(&settings, token)).await?;
     let stored =
         StoredSettings { account_id: Some(connection.account_id), project_id: Some(connection.project_id), ..settings };
@@ -215,7 +242,7 @@ async fn configure(ctx: &Context, args: &ConfigureArgs) -> Result<Outcome, Failu
 }
 
 async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
-    let mut session = ctx.session(None, None).await?;
+    let mut session = ctx.offline_session().await?;
     let records = session.list_syncs(limit).await?;
     let busy = ctx.state.sync_in_progress();
     let text = if records.is_empty() {
@@ -234,7 +261,7 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
         .settings()?
         .ok_or_else(|| failure("not-configured", "no connection settings yet; run `model-sync configure` first"))?;
     let _lock = ctx.state.lock()?;
-    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
+    let mut session = ctx.online_session(settings.access_url.as_deref(), &token).await?;
     session.configure(&api_settings(&settings, token)).await?;
     let options = api::SyncOptions {
         run_id: args.run_id,
@@ -252,7 +279,7 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
 }
 
 async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
-    let mut session = ctx.session(None, None).await?;
+    let mut session = ctx.offline_session().await?;
     let detail = session.get_sync(id).await?;
     let interrupted = output::interrupted(&detail.sync, ctx.state.sync_in_progress());
     if ctx.json {
@@ -317,14 +344,14 @@ async fn diff(ctx: &Context, ids: &[u64]) -> Result<Outcome, Failure> {
         [from, to] => (Some(*from), *to),
         _ => return Err(failure("invalid-setting", "diff takes TO_ID or FROM_ID TO_ID")),
     };
-    let mut session = ctx.session(None, None).await?;
+    let mut session = ctx.offline_session().await?;
     let (from_id, changes) = session.read_changes(from, to).await?;
     Ok(Outcome::new(output::changes_json(from_id, to, &changes), output::changes_text(from_id, to, &changes)))
 }
 
 async fn prune(ctx: &Context, keep: u32) -> Result<Outcome, Failure> {
     let _lock = ctx.state.lock()?;
-    let mut session = ctx.session(None, None).await?;
+    let mut session = ctx.offline_session().await?;
     let report = session.prune(keep).await?;
     Ok(Outcome::new(
         json!({"pruned": report.pruned, "entries_deleted": report.entries_deleted, "bytes_freed": report.bytes_freed}),
@@ -366,7 +393,7 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
     );
     let mut ok = false;
     if let (Some(token), Some(settings)) = (token, settings) {
-        let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
+        let mut session = ctx.online_session(settings.access_url.as_deref(), &token).await?;
         match session.configure(&api_settings(&settings, token)).await {
             Ok(c) => {
                 ok = true;
@@ -427,7 +454,7 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         emulator.url()
     );
     let settings = StoredSettings { access_url: Some(url), ..Default::default() };
-    let mut session = ctx.session(settings.access_url.as_deref(), Some(&token)).await?;
+    let mut session = ctx.online_session(settings.access_url.as_deref(), &token).await?;
     let connection = session.configure(&api_settings(&settings, token.clone())).await?;
     text.push_str(&output::connection_text(&connection));
     text.push_str("\n$ model-sync sync\n");

@@ -14,13 +14,38 @@ use wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
 
 struct Hostile;
 
-fn http_get(authority: &str, scheme: Scheme) -> String {
+/// Runs at instantiation (from `_initialize`): spins forever when the store
+/// holds `hostile/spin-at-start`, so that instantiation itself must be
+/// bounded by the call deadline.
+/// (`wit-component` turns an exported `_initialize` into a start function.)
+#[unsafe(no_mangle)]
+pub extern "C" fn _initialize() {
+    if let Ok(Some(_)) = host::kv_get("hostile/spin-at-start") {
+        spin();
+    }
+}
+
+fn spin() -> u64 {
+    let mut x: u64 = 0;
+    loop {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        if x == 42 {
+            return x;
+        }
+    }
+}
+
+fn request(authority: &str, scheme: &Scheme) -> OutgoingRequest {
     let req = OutgoingRequest::new(Fields::new());
     let _ = req.set_method(&Method::Get);
-    let _ = req.set_scheme(Some(&scheme));
+    let _ = req.set_scheme(Some(scheme));
     let _ = req.set_authority(Some(authority));
     let _ = req.set_path_with_query(Some("/"));
-    match wasi::http::outgoing_handler::handle(req, None) {
+    req
+}
+
+fn http_get(authority: &str, scheme: Scheme) -> String {
+    match wasi::http::outgoing_handler::handle(request(authority, &scheme), None) {
         Err(e) => format!("handle refused: {e:?}"),
         Ok(future) => {
             future.subscribe().block();
@@ -52,14 +77,69 @@ impl wit::Guest for Hostile {
         let target = settings.access_url.clone().unwrap_or_default();
         match settings.api_token.as_str() {
             "outside" => Ok(connection(vec![http_get("example.com", Scheme::Https), http_get(&target, Scheme::Http)])),
-            "spin" => {
-                let mut x: u64 = 0;
+            "spin" => Ok(connection(vec![spin().to_string()])),
+            "handles" => {
+                // Host resources kept alive until the host refuses one.
+                let mut hoard = Vec::new();
                 loop {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    if x == 42 {
+                    hoard.push(Fields::new());
+                    if hoard.len() == usize::MAX {
                         return Ok(connection(vec![]));
                     }
                 }
+            }
+            "headers" => {
+                // One header set grown until the host refuses it.
+                let fields = Fields::new();
+                let value = vec![b'v'; 4096];
+                let mut added = 0u32;
+                let refused = loop {
+                    match fields.append(&format!("x-h{added}"), &value) {
+                        Ok(()) => added += 1,
+                        Err(e) => break format!("{e:?}"),
+                    }
+                    if added == 1_000_000 {
+                        break "never refused".to_string();
+                    }
+                };
+                Ok(connection(vec![format!("added={added}"), format!("refused={refused}")]))
+            }
+            "concurrent" => {
+                // Requests started and held, never read, until the host refuses.
+                let mut held = Vec::new();
+                let mut refused = 0u32;
+                for _ in 0..100 {
+                    match wasi::http::outgoing_handler::handle(request(&target, &Scheme::Http), None) {
+                        Ok(future) => held.push(future),
+                        Err(_) => refused += 1,
+                    }
+                }
+                let mut outcomes = Vec::new();
+                for future in &held {
+                    future.subscribe().block();
+                    outcomes.push(match future.get() {
+                        Some(Ok(Ok(_))) => "ok".to_string(),
+                        Some(Ok(Err(e))) => format!("{e:?}"),
+                        _ => "none".to_string(),
+                    });
+                }
+                let ok = outcomes.iter().filter(|o| *o == "ok").count();
+                Err(wit::Error::Network(format!("held={} ok={ok} refused={refused}", held.len())))
+            }
+            "progress-flood" => {
+                for i in 0..30_000u64 {
+                    host::progress("flood", i, None);
+                }
+                Ok(connection(vec!["flooded".into()]))
+            }
+            "deny-flood" => {
+                let mut denied = 0u32;
+                for _ in 0..1_000 {
+                    if http_get("example.com", Scheme::Https).contains("HttpRequestDenied") {
+                        denied += 1;
+                    }
+                }
+                Ok(connection(vec![format!("denied={denied}")]))
             }
             "alloc" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -63,19 +65,22 @@ impl Bench {
         }
     }
 
-    /// A new session with `policy`.
-    pub async fn session_with(&self, policy: SandboxPolicy) -> Session {
+    /// What a session of this bench needs under `policy`: its store, its
+    /// event log, and the emulator's token as the secret.
+    pub fn options(&self, policy: SandboxPolicy) -> SessionOptions {
         let events = self.events.clone();
         let store = Arc::new(SqliteStore::open(&self.dir.join("history.sqlite")).expect("store"));
-        runtime()
-            .instantiate(SessionOptions {
-                policy,
-                store,
-                events: Arc::new(move |e| events.lock().expect("events").push(e)),
-                secrets: vec![],
-            })
-            .await
-            .expect("instantiates")
+        SessionOptions {
+            policy,
+            store,
+            events: Arc::new(move |e| events.lock().expect("events").push(e)),
+            secrets: vec![self.emulator.with_world(|w| w.token.clone())],
+        }
+    }
+
+    /// A new session with `policy`.
+    pub async fn session_with(&self, policy: SandboxPolicy) -> Session {
+        runtime().instantiate(self.options(policy)).await.expect("instantiates")
     }
 
     /// A new session allowed to reach the emulator.
