@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
         Ok(outcome) => {
             if args.json {
                 if let Some(json) = &outcome.json {
-                    println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
+                    println!("{}", cli::output::json_text(json, true));
                 }
             } else {
                 print!("{}", cli::output::printable(&outcome.text));
@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
             let first_line = f.message.lines().next().unwrap_or("").to_string();
             if args.json {
                 let doc = serde_json::json!({"error": cli::output::error_json(&f.kind, &f.message)});
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                println!("{}", cli::output::json_text(&doc, true));
             } else if f.message.contains('\n') {
                 eprint!("{}", cli::output::printable(f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or("")));
             }

@@ -218,6 +218,51 @@ fn a_full_sync_leaves_the_token_nowhere() {
     );
 }
 
+#[test]
+fn a_token_a_server_echoes_everywhere_is_in_no_output_and_no_file() {
+    let secret = "dbtc_EchoedSecret_2342";
+    let mut world = World::jaffle_shop();
+    world.token = secret.into();
+    world.echo = Some(format!(" (your token: {secret})"));
+    world.polls_until_done = 1;
+    world.triggered_status = 20;
+    let emulator = Emulator::start(world).expect("emulator");
+    let dir = state_dir("echo");
+    let url = format!("{}/deploy/{}/projects/{}/jobs", emulator.url(), ids::ACCOUNT, ids::PROJECT);
+    let mut outputs = vec![model_sync(&dir, secret, &["configure", "--url", url.as_str()])];
+    // An error message, a redirect target and a run's status and step log echo it.
+    let echo = dbt_cloud_emulator::FaultKind::Error { status: 404, message: format!("unknown token {secret}") };
+    emulator.fault("/jobs/", 1, echo);
+    outputs.push(model_sync(&dir, secret, &["sync"]));
+    emulator.fault("/runs/", 1, dbt_cloud_emulator::FaultKind::Redirect(format!("https://x.example/?t={secret}")));
+    outputs.push(model_sync(&dir, secret, &["--json", "sync"]));
+    outputs.push(model_sync(&dir, secret, &["sync", "--run-job"]));
+    // And an artifact carries it, in descriptions.
+    let manifest = String::from_utf8_lossy(jaffle::MANIFEST).replacen(
+        "\"description\": \"",
+        &format!("\"description\": \"{secret} "),
+        5,
+    );
+    emulator.fault("manifest.json", 1, dbt_cloud_emulator::FaultKind::Body(manifest.into_bytes()));
+    let synced = model_sync(&dir, secret, &["--json", "sync"]);
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    let id = json(&synced)["id"].to_string();
+    outputs.push(synced);
+    outputs.push(model_sync(&dir, secret, &["--json", "show", &id]));
+    outputs.push(model_sync(&dir, secret, &["show", &id, "--logs"]));
+    outputs.push(model_sync(&dir, secret, &["syncs"]));
+    let all: String = outputs
+        .iter()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .collect();
+    assert!(all.contains("<redacted>"), "the echoes were seen, and redacted: {all}");
+    assert!(!all.contains(secret), "{all}");
+    for entry in walk(&dir) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret), "token in {}", entry.display());
+    }
+}
+
 /// Serves `manifest` as the docs run's manifest.json.
 fn serve_manifest(emulator: &Emulator, manifest: &Value) {
     let body = std::sync::Arc::new(serde_json::to_vec(manifest).expect("JSON"));

@@ -2,7 +2,8 @@
 //!
 //! It mirrors the WIT `error` variant; `component/convert.rs` converts one
 //! into the other.
-//! Messages never contain the API token (see [`crate::token`]).
+//! Messages never leave the plugin with the API token in them: see
+//! [`Error::scrubbed`].
 
 use std::fmt;
 
@@ -76,6 +77,31 @@ impl Error {
             Error::RunFailed(_) => "run-failed",
             Error::Storage(_) => "storage",
             Error::Other(_) => "other",
+        }
+    }
+
+    /// The error with every registered token taken out of its text (see
+    /// [`crate::token::scrub`]); applied where errors leave the plugin.
+    pub fn scrubbed(self) -> Self {
+        use crate::token::scrub;
+        match self {
+            Error::InvalidSetting { field, message } => Error::InvalidSetting { field, message: scrub(&message) },
+            Error::RateLimited { retry_after_secs, message } => {
+                Error::RateLimited { retry_after_secs, message: scrub(&message) }
+            }
+            Error::NotConfigured(m) => Error::NotConfigured(scrub(&m)),
+            Error::Unauthorized(m) => Error::Unauthorized(scrub(&m)),
+            Error::Forbidden(m) => Error::Forbidden(scrub(&m)),
+            Error::NotFound(m) => Error::NotFound(scrub(&m)),
+            Error::ApiNotEnabled(m) => Error::ApiNotEnabled(scrub(&m)),
+            Error::Network(m) => Error::Network(scrub(&m)),
+            Error::NetworkDenied(m) => Error::NetworkDenied(scrub(&m)),
+            Error::Timeout(m) => Error::Timeout(scrub(&m)),
+            Error::Upstream(m) => Error::Upstream(scrub(&m)),
+            Error::BadArtifact(m) => Error::BadArtifact(scrub(&m)),
+            Error::RunFailed(m) => Error::RunFailed(scrub(&m)),
+            Error::Storage(m) => Error::Storage(scrub(&m)),
+            Error::Other(m) => Error::Other(scrub(&m)),
         }
     }
 

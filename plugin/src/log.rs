@@ -59,8 +59,10 @@ impl<'a> Logger<'a> {
         Logger { sink, kept: RefCell::new(Vec::new()) }
     }
 
-    /// Logs a line.
+    /// Logs a line, the token taken out (see [`crate::token::scrub`]).
     pub fn log(&self, level: Level, message: &str) {
+        let message = crate::token::scrub(message);
+        let message = message.as_str();
         self.sink.line(level, message);
         let mut kept = self.kept.borrow_mut();
         if kept.len() < MAX_KEPT_LINES {

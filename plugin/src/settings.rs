@@ -230,7 +230,7 @@ mod tests {
         }
         assert!(
             validate(&RawSettings {
-                api_token: "t".into(),
+                api_token: "dbtc_test_token".into(),
                 access_url: Some("http://127.0.0.1.example.com/deploy/1/projects/2".into()),
                 ..RawSettings::default()
             })
@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn ids_must_agree_and_be_present() {
         let mut raw = RawSettings {
-            api_token: "t".into(),
+            api_token: "dbtc_test_token".into(),
             access_url: Some("https://x.us1.dbt.com/deploy/1/projects/2".into()),
             ..Default::default()
         };
@@ -290,9 +290,14 @@ mod tests {
         assert!(w.is_empty());
         raw.account_id = Some(3);
         assert!(matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "account-id"));
-        let raw = RawSettings { api_token: "t".into(), account_id: Some(1), ..Default::default() };
+        let raw = RawSettings { api_token: "dbtc_test_token".into(), account_id: Some(1), ..Default::default() };
         assert!(matches!(validate(&raw), Err(Error::InvalidSetting { field, .. }) if field == "project-id"));
-        let raw = RawSettings { api_token: "t".into(), account_id: Some(1), project_id: Some(2), ..Default::default() };
+        let raw = RawSettings {
+            api_token: "dbtc_test_token".into(),
+            account_id: Some(1),
+            project_id: Some(2),
+            ..Default::default()
+        };
         let (s, w) = validate(&raw).unwrap();
         assert!(s.default_host && s.on_legacy_host());
         assert_eq!(w.len(), 1);

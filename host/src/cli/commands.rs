@@ -286,7 +286,7 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
         // The record and log first, then the catalog page by page as it is read.
         let mut head = output::record_json(&detail.sync, interrupted);
         head["log"] = json!(detail.log);
-        let head = serde_json::to_string_pretty(&head).map_err(|e| failure("host", e.to_string()))?;
+        let head = output::json_text(&head, true);
         let mut out = std::io::stdout().lock();
         let write = |out: &mut std::io::StdoutLock, s: &str| out.write_all(s.as_bytes());
         let io = |e: std::io::Error| failure("host", format!("writing to stdout: {e}"));
@@ -300,7 +300,7 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
                     for n in &nodes {
                         let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
                         let written = write(&mut out, sep)
-                            .and_then(|()| serde_json::to_writer(&mut out, &output::node_json(n)).map_err(Into::into));
+                            .and_then(|()| write(&mut out, &output::json_text(&output::node_json(n), false)));
                         if let Err(e) = written {
                             failed = Some(e);
                             return false;

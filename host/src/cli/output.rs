@@ -12,12 +12,28 @@ fn status_name(s: api::SyncStatus) -> &'static str {
     }
 }
 
-/// `text` safe to print on a terminal: control characters (escape
-/// sequences, bells, carriage returns) and bidirectional overrides, which
-/// names, messages and logs from dbt Cloud or a project may carry, are
-/// dropped; line breaks stay.
+/// What the CLI takes out of everything it prints: the API token of the
+/// environment, whatever a server or the plugin echoed.
+fn redactor() -> &'static model_sync_host::Redactor {
+    static REDACTOR: std::sync::OnceLock<model_sync_host::Redactor> = std::sync::OnceLock::new();
+    REDACTOR.get_or_init(|| model_sync_host::Redactor::new(std::env::var(super::commands::TOKEN_VAR).ok()))
+}
+
+/// A JSON document as the CLI prints it (pretty or on one line), the token
+/// taken out.
+pub fn json_text(value: &Value, pretty: bool) -> String {
+    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+    redactor().redact(&text.unwrap_or_default())
+}
+
+/// `text` safe to print on a terminal: the token taken out, and control
+/// characters (escape sequences, bells, carriage returns) and bidirectional
+/// overrides, which names, messages and logs from dbt Cloud or a project may
+/// carry, dropped; line breaks stay.
 pub fn printable(text: &str) -> String {
-    text.chars()
+    redactor()
+        .redact(text)
+        .chars()
         .filter(|&c| c == '\n' || !(c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')))
         .collect()
 }

@@ -351,7 +351,7 @@ impl<'a> Client<'a> {
         let status = response.status;
         let body = response.read_limited(ERROR_BODY_LIMIT).unwrap_or_default();
         let said = ServerMessage::parse(&body);
-        let detail = said.describe(status, &self.settings.token);
+        let detail = said.describe(status);
         let base = &self.settings.base_url;
         match status {
             401 if said.user == UNPAID_ACCOUNT_MESSAGE => Error::ApiNotEnabled(format!(
@@ -420,8 +420,9 @@ impl ServerMessage {
         }
     }
 
-    /// `HTTP 404: Not found. (detail)`, with the token scrubbed.
-    fn describe(&self, status: u16, token: &crate::token::ApiToken) -> String {
+    /// `HTTP 404: Not found. (detail)` (the token is scrubbed where the
+    /// error leaves the plugin, and from snippets before they are cut).
+    fn describe(&self, status: u16) -> String {
         let said = if !self.snippet.is_empty() {
             format!("non-JSON body: {}", self.snippet)
         } else if self.developer.is_empty() || self.developer == self.user {
@@ -429,14 +430,15 @@ impl ServerMessage {
         } else {
             format!("{} ({})", self.user, self.developer)
         };
-        let said = token.scrub(&said);
         if said.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {said}") }
     }
 }
 
-/// The first 120 characters of a body, on one line.
+/// The first 120 characters of a body, on one line, without the token (taken
+/// out before the cut, so that no prefix of it survives).
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(480)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(480 + 4096)]);
+    let text = crate::token::scrub(&text);
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(120).collect();
     one_line.trim().to_string()
 }

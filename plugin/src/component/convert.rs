@@ -43,8 +43,9 @@ impl From<wit::SyncOptions> for SyncOptions {
 }
 
 impl From<Error> for wit::Error {
+    /// Every error leaves the plugin through here, so the token is taken out here.
     fn from(e: Error) -> Self {
-        match e {
+        match e.scrubbed() {
             Error::InvalidSetting { field, message } => Self::InvalidSetting(wit::SettingProblem { field, message }),
             Error::NotConfigured(m) => Self::NotConfigured(m),
             Error::Unauthorized(m) => Self::Unauthorized(m),

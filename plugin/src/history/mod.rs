@@ -26,20 +26,20 @@ use crate::catalog::{Catalog, Node};
 use crate::error::{Error, Result};
 use index::Known;
 use record::{RECORD_PREFIX, record_key};
-use store::{Batch, storage};
+use store::{Batch, Scrubbing, storage};
 
 /// At most this many bytes of entries go into one page of a catalog.
 pub const PAGE_BYTES: u64 = 16 << 20;
 
 /// The sync history kept in a host's key-value store.
 pub struct History<'a> {
-    store: &'a dyn KvStore,
+    store: Scrubbing<'a>,
 }
 
 impl<'a> History<'a> {
     /// The history in `store`.
     pub fn new(store: &'a dyn KvStore) -> Self {
-        History { store }
+        History { store: Scrubbing(store) }
     }
 
     /// The history in `store`, after moving catalogs kept by 0.1 to the
@@ -48,7 +48,7 @@ impl<'a> History<'a> {
         if migrate::needs_migration(store)? {
             migrate::migrate_v1(store)?;
         }
-        Ok(History { store })
+        Ok(History::new(store))
     }
 
     fn ids(&self) -> Result<Vec<u64>> {
@@ -59,7 +59,7 @@ impl<'a> History<'a> {
     }
 
     fn catalog_ids(&self) -> Result<BTreeSet<u64>> {
-        Ok(prune::catalog_ids(self.store)?.into_iter().collect())
+        Ok(prune::catalog_ids(&self.store)?.into_iter().collect())
     }
 
     /// The id the next sync gets.
@@ -80,7 +80,7 @@ impl<'a> History<'a> {
     /// (`known` says what it has) and returns the index root, to be committed
     /// with [`History::commit`].
     pub fn store_catalog(&self, catalog: &Catalog, known: &mut Known) -> Result<Root> {
-        let mut batch = Batch::new(self.store);
+        let mut batch = Batch::new(&self.store);
         let root = index::write_catalog(&mut batch, catalog, known)?;
         batch.flush()?;
         Ok(root)
@@ -145,12 +145,12 @@ impl<'a> History<'a> {
 
     /// The index root of sync `id`'s catalog; none when it has none.
     pub fn root(&self, id: u64) -> Result<Option<Root>> {
-        index::read_root(self.store, id)
+        index::read_root(&self.store, id)
     }
 
     /// What the store already has of sync `id`'s catalog.
     pub fn known(&self, root: &Root) -> Result<Known> {
-        Known::of(self.store, root)
+        Known::of(&self.store, root)
     }
 
     fn root_or_not_found(&self, id: u64) -> Result<Root> {
@@ -183,14 +183,14 @@ impl<'a> History<'a> {
             if full && known_total.is_some() {
                 break;
             }
-            for entry in index::read_chunk(self.store, pair)? {
+            for entry in index::read_chunk(&self.store, pair)? {
                 if resource_type.is_some_and(|t| entry.resource_type != t) {
                     continue;
                 }
                 let full = page.len() >= limit || (bytes >= PAGE_BYTES && !page.is_empty());
                 if total >= offset && !full {
                     bytes += entry.definition_bytes + entry.state_bytes;
-                    page.push(index::read_node(self.store, &entry)?);
+                    page.push(index::read_node(&self.store, &entry)?);
                 }
                 total += 1;
             }
@@ -223,17 +223,17 @@ impl<'a> History<'a> {
 
     /// Every entry that differs from `old` to `new`, in unique-id order.
     pub fn index_changes(&self, old: Option<&Root>, new: &Root) -> Result<Vec<IndexChange>> {
-        changes::index_changes(self.store, old, new)
+        changes::index_changes(&self.store, old, new)
     }
 
     /// The facets in which a modified entry differs (none for others).
     pub fn facets(&self, change: &IndexChange) -> Result<Vec<Facet>> {
-        change.facets(self.store)
+        change.facets(&self.store)
     }
 
     /// Drops the catalogs of all but the newest `keep` syncs and what only they used.
     pub fn prune(&self, keep: usize) -> Result<PruneReport> {
-        prune::prune(self.store, keep)
+        prune::prune(&self.store, keep)
     }
 }
 

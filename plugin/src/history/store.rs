@@ -37,6 +37,30 @@ pub trait KvStore {
     }
 }
 
+/// The history's one seam to its store: every value written has every
+/// registered token taken out ([`crate::token::scrub_bytes`]), whatever a
+/// server echoed into a record, a log line or a catalog entry.
+pub struct Scrubbing<'a>(pub &'a dyn KvStore);
+
+impl KvStore for Scrubbing<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.0.get(key)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, String> {
+        self.0.list(prefix)
+    }
+
+    fn batch(&self, mut ops: Vec<StoreOp>) -> Result<(), String> {
+        for op in &mut ops {
+            if let StoreOp::Set(_, value) = op {
+                crate::token::scrub_bytes(value);
+            }
+        }
+        self.0.batch(ops)
+    }
+}
+
 /// A history error from a store message.
 pub fn storage(e: String) -> Error {
     Error::Storage(format!("the sync history could not be accessed: {e}"))

@@ -189,10 +189,11 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
         ["api", "v2", "accounts", a, "runs"] if get && account_ok(a) => list_runs(world, base, req),
         ["api", "v2", "accounts", a, "runs", r] if get && account_ok(a) => {
             let include = req.param("include_related").unwrap_or("").to_string();
+            let echo = world.echo.clone();
             match world.runs.iter_mut().find(|x| Some(x.id) == r.parse().ok()) {
                 Some(run) => {
-                    advance(run);
-                    envelope(200, run_json(run, base, &include))
+                    advance(run, echo.as_deref());
+                    envelope(200, run_json(run, base, &include, echo.as_deref()))
                 }
                 None => not_found(),
             }
@@ -205,7 +206,7 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
                         run.status_message = Some("Cancelled by API".into());
                         run.finished_at = Some("2026-11-23 00:00:00.000000+00:00".into());
                     }
-                    envelope(200, run_json(run, base, ""))
+                    envelope(200, run_json(run, base, "", None))
                 }
                 None => not_found(),
             }
@@ -280,7 +281,7 @@ fn humanize(status: i64) -> &'static str {
     }
 }
 
-fn run_json(run: &Run, base: &str, include: &str) -> Value {
+fn run_json(run: &Run, base: &str, include: &str, echo: Option<&str>) -> Value {
     let done = run.status >= 10;
     let mut v = json!({
         "id": run.id, "trigger_id": run.id + 1, "account_id": 0, "project_id": run.project_id,
@@ -308,9 +309,9 @@ fn run_json(run: &Run, base: &str, include: &str) -> Value {
                 .map(|(i, name)| {
                     let failed = run.status == 20 && name.contains("`dbt build`");
                     let logs = if failed {
-                        "Running with dbt=1.11.0\nFound 13 models, 27 data tests\n\nDatabase Error in model orders (models/orders.sql)\n  relation \"raw.orders\" does not exist\n\nDone. PASS=40 WARN=0 ERROR=1 SKIP=5 TOTAL=46"
+                        format!("Running with dbt=1.11.0\nFound 13 models, 27 data tests\n\nDatabase Error in model orders (models/orders.sql)\n  relation \"raw.orders\" does not exist{}\n\nDone. PASS=40 WARN=0 ERROR=1 SKIP=5 TOTAL=46", echo.unwrap_or(""))
                     } else {
-                        ""
+                        String::new()
                     };
                     json!({"id": run.id * 100 + i as u64, "run_id": run.id, "index": i + 1, "name": name,
                         "status": if failed { 20 } else if done { 10 } else { 3 }, "logs": logs, "truncated_debug_logs": ""})
@@ -322,7 +323,7 @@ fn run_json(run: &Run, base: &str, include: &str) -> Value {
 }
 
 /// Lets a triggered run progress by one poll; it ends after `polls_left` polls.
-fn advance(run: &mut Run) {
+fn advance(run: &mut Run, echo: Option<&str>) {
     if run.status >= 10 || run.polls_left == 0 {
         return;
     }
@@ -331,7 +332,8 @@ fn advance(run: &mut Run) {
         run.status = run.ends_with;
         run.finished_at = Some("2026-11-23 00:30:00.000000+00:00".into());
         if run.ends_with == 20 {
-            run.status_message = Some("Database Error in model orders (models/orders.sql)".into());
+            run.status_message =
+                Some(format!("Database Error in model orders (models/orders.sql){}", echo.unwrap_or("")));
         }
     } else {
         run.status = if run.polls_left > 1 { 1 } else { 3 };
@@ -361,7 +363,7 @@ fn list_runs(world: &World, base: &str, req: &Request) -> Response {
         "-created_at" => runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))),
         _ => runs.sort_by_key(|r| r.id),
     }
-    page(req, runs.into_iter().map(|r| run_json(r, base, include)).collect())
+    page(req, runs.into_iter().map(|r| run_json(r, base, include, None)).collect())
 }
 
 fn trigger(world: &mut World, base: &str, req: &Request, job: &str) -> Response {
@@ -391,7 +393,7 @@ fn trigger(world: &mut World, base: &str, req: &Request, job: &str) -> Response 
     run.polls_left = world.polls_until_done.max(1);
     run.ends_with = world.triggered_status;
     run.status_message = None;
-    let response = envelope(200, run_json(&run, base, ""));
+    let response = envelope(200, run_json(&run, base, "", None));
     world.runs.push(run);
     response
 }

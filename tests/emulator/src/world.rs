@@ -109,6 +109,9 @@ pub struct World {
     pub polls_until_done: u32,
     /// Status a triggered run ends with.
     pub triggered_status: i64,
+    /// Text a hostile server adds to what it says about failed runs (their
+    /// status message and the failing step's log), such as the token it was sent.
+    pub echo: Option<String>,
 }
 
 /// The bundled jaffle-shop artifacts, from a real dbt 1.11 run.
@@ -273,6 +276,7 @@ impl World {
             runs,
             polls_until_done: 2,
             triggered_status: 10,
+            echo: None,
         }
     }
 }

