@@ -11,12 +11,13 @@
 //!   checked on the bytes that are then loaded (no window to swap the file).
 //!
 //! Files are written under an exclusive, unique temporary name at mode 0600
-//! and renamed into place, so concurrent compiles never see half a file.
-//! Anything that fails falls back to compiling in memory.
+//! and renamed into place, so concurrent compiles never see half a file. A
+//! directory that cannot be trusted is refused with what would fix it; a
+//! cached file that fails its checks is compiled again.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::private::{open_private_dir, write_private};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -29,55 +30,6 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
         h.update(p);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Why the cache directory may not be trusted; none when it may.
-pub fn untrusted_reason(dir: &Path) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let meta = match std::fs::symlink_metadata(dir) {
-            Ok(m) => m,
-            Err(e) => return Some(format!("{}: {e}", dir.display())),
-        };
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if !meta.is_dir() {
-            return Some(format!("{} is not a directory", dir.display()));
-        }
-        if meta.uid() != me {
-            return Some(format!("{} is owned by user {}, not by this user ({me})", dir.display(), meta.uid()));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Some(format!("{} is writable by group or others (chmod go-w)", dir.display()));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    None
-}
-
-/// Writes `bytes` to `path` through a unique temporary file (mode 0600,
-/// created exclusively, synced) renamed into place.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".tmp-{}-{}-{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = (|| {
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Where a component's compiled form lives in `dir`, and its checksum file.
@@ -116,15 +68,13 @@ fn load(engine: &Engine, file: &Path, checksum: &Path) -> Option<Component> {
 }
 
 /// Loads `wasm` compiled: from `cache_dir` when a trusted compiled form is
-/// there, else by compiling it (and storing the result when the directory
-/// can be trusted).
+/// there, else by compiling it and storing the result. A cache directory
+/// that is not this user's, or that others may write to, is an error.
 pub fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
     let Some(dir) = cache_dir else {
         return Ok(Component::new(engine, wasm)?);
     };
-    if crate::kv::create_private_dir(dir).is_err() || untrusted_reason(dir).is_some() {
-        return Ok(Component::new(engine, wasm)?);
-    }
+    open_private_dir(dir).map_err(|e| anyhow::anyhow!("the compile cache: {e}"))?;
     let (file, checksum) = paths(engine, wasm, dir);
     if let Some(component) = load(engine, &file, &checksum) {
         return Ok(component);
@@ -186,22 +136,14 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_directory_others_can_write_is_not_trusted() {
+    fn a_directory_others_can_write_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         let dir = temp("shared");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(untrusted_reason(&dir).unwrap().contains("writable by group or others"));
-        // One of ours is tightened before use (one of someone else's cannot be, and stays refused).
-        load_component(&Engine::default(), EMPTY, Some(&dir)).expect("compiles");
-        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-        assert_eq!(untrusted_reason(&dir), None);
-        let file = dir.join("x");
-        std::fs::write(&file, b"").unwrap();
-        assert!(untrusted_reason(&file).unwrap().contains("not a directory"));
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        assert!(root || untrusted_reason(Path::new("/")).unwrap().contains("owned by user 0"));
+        let e = load_component(&Engine::default(), EMPTY, Some(&dir)).err().expect("refused").to_string();
+        assert!(e.contains("compile cache") && e.contains("chmod go-w"), "{e}");
+        assert!(cached(&dir).is_empty(), "nothing was loaded from it or written to it");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

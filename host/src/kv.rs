@@ -4,7 +4,6 @@
 //! smallest implementation (also an example of a workbench's own).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 /// The longest key accepted.
@@ -118,17 +117,6 @@ impl KvStore for MemoryStore {
         }
         Ok(())
     }
-}
-
-/// Creates a directory readable only by its owner.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod kv;
 pub mod limits;
 mod names;
 pub mod policy;
+pub mod private;
 pub mod redact;
 pub mod runtime;
 pub mod session;

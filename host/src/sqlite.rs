@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::kv::{KvError, KvOp, KvStore, create_private_dir};
+use crate::kv::{KvError, KvOp, KvStore};
+use crate::private::{create_private_file, open_private_dir};
 
 /// How long a handle waits for another's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,9 +42,11 @@ fn io(e: rusqlite::Error) -> KvError {
 impl SqliteStore {
     /// Opens (creating it, and its directory owner-only) the database at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            open_private_dir(dir)?;
         }
+        // Created 0600 before SQLite opens it (its journal files take its mode).
+        drop(create_private_file(path)?);
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Must precede the first table to take effect.

@@ -208,6 +208,10 @@ fn a_full_sync_leaves_the_token_nowhere() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&dir).expect("state dir").permissions().mode();
         assert_eq!(mode & 0o077, 0, "the state directory is readable only by its owner: {mode:o}");
+        for file in walk(&dir) {
+            let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is readable only by its owner: {mode:o}", file.display());
+        }
     }
     // The token did reach dbt Cloud, as a bearer token.
     assert!(
@@ -261,6 +265,28 @@ fn a_token_a_server_echoes_everywhere_is_in_no_output_and_no_file() {
         let bytes = std::fs::read(&entry).expect("readable");
         assert!(!String::from_utf8_lossy(&bytes).contains(secret), "token in {}", entry.display());
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_state_directory_others_can_write_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = state_dir("shared");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    for args in [vec!["syncs"], vec!["--json", "syncs"], vec!["demo"]] {
+        let out = model_sync(&dir, TOKEN, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("writable by group or others") && stderr.contains("chmod go-w"), "{stderr}");
+    }
+    assert!(walk(&dir).is_empty(), "nothing was written into it");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    // A temporary file that a crashed process left is swept on the next open.
+    std::fs::write(dir.join(format!(".tmp-{}-0-settings.json", i32::MAX - 1)), b"{").expect("write");
+    let out = model_sync(&dir, TOKEN, &["syncs"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(walk(&dir).iter().all(|f| !f.to_string_lossy().contains(".tmp-")), "{:?}", walk(&dir));
 }
 
 /// Serves `manifest` as the docs run's manifest.json.

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use model_sync_host::SqliteStore;
-use model_sync_host::kv::{KvOp, KvStore, create_private_dir};
+use model_sync_host::kv::{KvOp, KvStore};
+use model_sync_host::private::{create_private_file, open_private_dir, sync_dir, write_private};
 use serde::{Deserialize, Serialize};
 
 /// The non-secret connection settings (`settings.json`).
@@ -34,13 +35,15 @@ const HISTORY_DB: &str = "history.sqlite";
 const V1_KV_DIR: &str = "kv";
 
 impl StateDir {
-    /// Opens (creating, owner-only) the state directory.
+    /// Opens (creating, owner-only) the state directory; refuses one that is
+    /// not this user's or that others may write to (see
+    /// [`model_sync_host::private`]), and sweeps temporary files a crash left.
     pub fn open(explicit: Option<&Path>) -> anyhow::Result<Self> {
         let root = match explicit {
             Some(p) => p.to_path_buf(),
             None => default_dir()?,
         };
-        create_private_dir(&root)?;
+        open_private_dir(&root).map_err(|e| anyhow::anyhow!("the state directory: {e}"))?;
         Ok(StateDir { root })
     }
 
@@ -82,12 +85,9 @@ impl StateDir {
         }
     }
 
-    /// Stores settings atomically.
+    /// Stores settings atomically (mode 0600, the directory synced).
     pub fn save_settings(&self, settings: &StoredSettings) -> anyhow::Result<()> {
-        let tmp = self.root.join(".settings.json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(settings)?)?;
-        fs::File::open(&tmp)?.sync_all()?;
-        fs::rename(&tmp, self.root.join("settings.json"))?;
+        write_private(&self.root.join("settings.json"), &serde_json::to_vec_pretty(settings)?)?;
         Ok(())
     }
 
@@ -95,7 +95,7 @@ impl StateDir {
     /// this directory (configure, sync, prune, demo); held
     /// until the returned file is dropped.
     pub fn lock(&self) -> anyhow::Result<fs::File> {
-        let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("lock"))?;
+        let f = create_private_file(&self.root.join("lock"))?;
         f.lock()?;
         Ok(f)
     }
@@ -104,7 +104,7 @@ impl StateDir {
 impl StateDir {
     /// Whether a sync of this directory is running now (its lock is held).
     pub fn sync_in_progress(&self) -> bool {
-        let Ok(f) = fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("lock")) else {
+        let Ok(f) = create_private_file(&self.root.join("lock")) else {
             return false;
         };
         matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock))
@@ -144,6 +144,9 @@ fn import_v1(dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
     let mut done = dir.as_os_str().to_owned();
     done.push(".0.1-imported");
     fs::rename(dir, done)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
     Ok(())
 }
 
