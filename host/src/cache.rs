@@ -141,7 +141,8 @@ mod tests {
         let dir = temp("shared");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = load_component(&Engine::default(), EMPTY, Some(&dir)).err().expect("refused").to_string();
+        let Err(e) = load_component(&Engine::default(), EMPTY, Some(&dir)) else { panic!("refused") };
+        let e = e.to_string();
         assert!(e.contains("compile cache") && e.contains("chmod go-w"), "{e}");
         assert!(cached(&dir).is_empty(), "nothing was loaded from it or written to it");
         let _ = std::fs::remove_dir_all(&dir);
