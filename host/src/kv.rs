@@ -20,6 +20,18 @@ pub enum KvError {
     Io(String),
 }
 
+impl std::fmt::Display for KvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KvError::InvalidKey(m) => write!(f, "invalid key: {m}"),
+            KvError::QuotaExceeded(m) => write!(f, "quota exceeded: {m}"),
+            KvError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for KvError {}
+
 /// One write of an atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {

@@ -18,10 +18,14 @@ use crate::private::{create_private_file, open_private_dir};
 /// How long a handle waits for another's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A key-value store in a SQLite database file.
+/// The default quota of a store: the database may grow to this many bytes.
+pub const DEFAULT_MAX_BYTES: u64 = 10 << 30;
+
+/// A key-value store in a SQLite database file, with a quota on the file's size.
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    max_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -31,12 +35,7 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn io(e: rusqlite::Error) -> KvError {
-    match e {
-        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::DiskFull => {
-            KvError::QuotaExceeded("the disk holding the sync history is full".into())
-        }
-        e => KvError::Io(format!("the sync history database: {e}")),
-    }
+    KvError::Io(format!("the sync history database: {e}"))
 }
 
 impl SqliteStore {
@@ -62,7 +61,38 @@ impl SqliteStore {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
-        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        let store = SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), max_bytes: 0.into() };
+        store.set_quota(DEFAULT_MAX_BYTES)?;
+        Ok(store)
+    }
+
+    /// Sets the quota: a batch that would grow the database beyond `max_bytes`
+    /// fails whole with [`KvError::QuotaExceeded`] (batches that only delete
+    /// always pass, so pruning works on a full store). A quota below the
+    /// current size keeps the store at its size.
+    pub fn set_quota(&self, max_bytes: u64) -> anyhow::Result<()> {
+        let conn = self.conn()?;
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = i64::try_from(max_bytes / page.max(512) as u64).unwrap_or(i64::MAX).max(1);
+        let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+        self.max_bytes.store(max_bytes, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A write's failure: a full database is the quota's (or the disk's).
+    fn write_error(&self, e: rusqlite::Error) -> KvError {
+        match e {
+            rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::DiskFull => {
+                let quota = self.max_bytes.load(std::sync::atomic::Ordering::Relaxed);
+                KvError::QuotaExceeded(format!(
+                    "the sync history is full: {} reached its quota of {} MiB (or the disk is full); \
+                     free space with `model-sync prune --keep N` or raise the quota (--max-store-mb)",
+                    self.path.display(),
+                    quota >> 20
+                ))
+            }
+            e => io(e),
+        }
     }
 
     /// The database file.
@@ -126,15 +156,15 @@ impl KvStore for SqliteStore {
             for op in &ops {
                 match op {
                     KvOp::Set { key, value } => {
-                        set.execute(params![key, value]).map_err(io)?;
+                        set.execute(params![key, value]).map_err(|e| self.write_error(e))?;
                     }
                     KvOp::Delete { key } => {
-                        deleted |= delete.execute(params![key]).map_err(io)? > 0;
+                        deleted |= delete.execute(params![key]).map_err(|e| self.write_error(e))? > 0;
                     }
                 }
             }
         }
-        tx.commit().map_err(io)?;
+        tx.commit().map_err(|e| self.write_error(e))?;
         if deleted {
             // The pragma frees one page per step: step it to the end.
             let mut vacuum = conn.prepare_cached("PRAGMA incremental_vacuum").map_err(io)?;
@@ -148,6 +178,26 @@ impl KvStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_past_the_quota_fails_whole_and_deleting_still_works() {
+        let path = temp_db("quota");
+        let store = SqliteStore::open(&path).unwrap();
+        store.apply(vec![KvOp::Set { key: "kept".into(), value: vec![1; 100_000] }]).unwrap();
+        store.set_quota(1 << 20).unwrap();
+        let big = |i: u32| KvOp::Set { key: format!("blob/{i}"), value: vec![2; 300_000] };
+        let e = store.apply(vec![big(1), big(2), big(3), big(4)]).unwrap_err();
+        match e {
+            KvError::QuotaExceeded(m) => assert!(m.contains("quota of 1 MiB") && m.contains("prune"), "{m}"),
+            other => panic!("expected the quota, got {other:?}"),
+        }
+        assert_eq!(store.list("blob/").unwrap(), Vec::<String>::new(), "nothing of the batch was kept");
+        assert_eq!(store.get("kept").unwrap().map(|v| v.len()), Some(100_000), "nothing stored was lost");
+        store.apply(vec![big(1)]).unwrap();
+        store.apply(vec![KvOp::Delete { key: "kept".into() }, KvOp::Delete { key: "blob/1".into() }]).unwrap();
+        assert_eq!(store.data_bytes().unwrap(), 0);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
 
     fn temp_db(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("model-sync-sqlite-{name}-{}", std::process::id()));
@@ -185,7 +235,8 @@ mod tests {
         // Hold the write lock from another handle so that the batch cannot commit.
         let blocker = Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE; INSERT INTO kv VALUES ('b', x'00');").unwrap();
-        let quick = SqliteStore { path: path.clone(), conn: Mutex::new(Connection::open(&path).unwrap()) };
+        let quick =
+            SqliteStore { path: path.clone(), conn: Mutex::new(Connection::open(&path).unwrap()), max_bytes: 0.into() };
         quick.conn().unwrap().busy_timeout(Duration::from_millis(50)).unwrap();
         let e = quick.apply(vec![KvOp::Set { key: "a".into(), value: b"new".to_vec() }]).unwrap_err();
         assert!(matches!(e, KvError::Io(_)), "{e:?}");

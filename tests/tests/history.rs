@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Bench, options};
+use common::{Bench, SyncAndRead, options};
 use dbt_cloud_emulator::world::{ids, jaffle};
 use dbt_cloud_emulator::{World, generate};
 use model_sync_host::{CallError, SqliteStore, api};
@@ -219,4 +219,35 @@ fn a_reader_lists_syncs_while_a_sync_writes() {
     let second = writer.join().expect("writer thread");
     assert_eq!(second.id, 2);
     assert!(reads_during_write >= 3, "only {reads_during_write} reads while the sync ran");
+}
+
+#[tokio::test]
+async fn a_full_store_fails_the_sync_and_loses_nothing_stored() {
+    let bench = Bench::new("quota", generated_world(300));
+    let mut session = bench.configured().await;
+    let first = session.sync(&options()).await.expect("the first sync fits");
+    // The quota is what the store holds now: the next sync's new entries do not fit.
+    let full = store(&bench);
+    full.checkpoint().expect("checkpoint");
+    full.set_quota(full.file_bytes()).expect("quota");
+    let mut manifest = normalized(&generate::project(300, 7).manifest);
+    for node in manifest["nodes"].as_object_mut().expect("nodes").values_mut() {
+        node["description"] = Value::String("rewritten by the second run".into());
+    }
+    serve(&bench, "manifest.json", serde_json::to_vec(&manifest).expect("JSON"));
+    let options_full = model_sync_host::SessionOptions { store: Arc::new(full), ..bench.options(bench.policy()) };
+    let mut session = common::runtime().instantiate(options_full).await.expect("instantiates");
+    session.configure(&bench.settings()).await.expect("configure");
+    match session.sync(&api::SyncOptions { force: true, ..options() }).await {
+        Err(CallError::Plugin(api::Error::Storage(m))) => {
+            assert!(m.contains("quota") && m.contains("prune"), "{m}")
+        }
+        other => panic!("expected the quota, got {:?}", other.map(|r| r.sync.status)),
+    }
+    let syncs = session.list_syncs(None).await.expect("the history reads");
+    let kept = syncs.iter().find(|s| s.id == first.sync.id).expect("the first sync is kept");
+    assert!(kept.has_catalog && kept.status == api::SyncStatus::Succeeded);
+    let catalog = session.read_catalog(first.sync.id, None).await.expect("its catalog reads");
+    assert_eq!(catalog.len(), first.catalog.nodes.len(), "nothing stored was lost");
+    session.prune(1).await.expect("pruning works on a full store");
 }

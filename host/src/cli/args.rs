@@ -56,6 +56,9 @@ pub struct Limits {
     /// Total response bytes one plugin call may receive, MiB.
     #[arg(long, global = true, default_value_t = 4096)]
     pub max_response_mb: u64,
+    /// The most the sync history database may grow to, MiB.
+    #[arg(long, global = true, default_value_t = model_sync_host::sqlite::DEFAULT_MAX_BYTES >> 20)]
+    pub max_store_mb: u64,
 }
 
 /// The commands.

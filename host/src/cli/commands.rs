@@ -134,7 +134,9 @@ impl Context {
             Event::Denied(m) => eprintln!("  sandbox {}", output::printable(&m)),
             Event::LimitReached(limit) => eprintln!("  sandbox limit reached: {limit}"),
         });
-        let store: Arc<dyn model_sync_host::KvStore> = Arc::new(self.state.store()?);
+        let store = self.state.store()?;
+        store.set_quota(self.limits.max_store_mb.saturating_mul(1 << 20))?;
+        let store: Arc<dyn model_sync_host::KvStore> = Arc::new(store);
         let options = SessionOptions {
             policy: self.policy(network),
             store,

@@ -140,7 +140,7 @@ fn import_v1(dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
         }
         ops.push(KvOp::Set { key: name.replace('%', "/"), value: fs::read(entry.path())? });
     }
-    store.apply(ops).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    store.apply(ops)?;
     let mut done = dir.as_os_str().to_owned();
     done.push(".0.1-imported");
     fs::rename(dir, done)?;
