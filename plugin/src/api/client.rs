@@ -457,4 +457,6 @@ pub fn encode(value: &str) -> String {
 }
 
 #[cfg(test)]
+mod network_tests;
+#[cfg(test)]
 mod tests;
