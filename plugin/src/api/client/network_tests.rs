@@ -97,7 +97,7 @@ impl Rng {
 
     fn value(&self, depth: u32) -> Value {
         match self.below(if depth == 0 { 2 } else { 5 }) {
-            0 | 1 => serde_json::from_str(*self.pick(SCALARS)).unwrap_or(Value::Null),
+            0 | 1 => serde_json::from_str(self.pick::<&str>(SCALARS)).unwrap_or(Value::Null),
             2 => Value::Array((0..self.below(4)).map(|_| self.value(depth - 1)).collect()),
             _ => {
                 let mut map = serde_json::Map::new();
@@ -111,7 +111,7 @@ impl Rng {
 
     fn body(&self) -> Vec<u8> {
         let data = self.value(3);
-        let total: Value = serde_json::from_str(*self.pick(SCALARS)).unwrap_or(Value::Null);
+        let total: Value = serde_json::from_str(self.pick::<&str>(SCALARS)).unwrap_or(Value::Null);
         match self.below(8) {
             0 => Vec::new(),
             1 => b"<html><body>502 Bad Gateway</body></html>".to_vec(),
