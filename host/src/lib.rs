@@ -25,6 +25,7 @@ pub mod bundled;
 pub mod cache;
 mod convert;
 pub mod error;
+pub mod events;
 pub mod kv;
 pub mod limits;
 mod names;
@@ -33,20 +34,22 @@ pub mod private;
 pub mod redact;
 pub mod runtime;
 pub mod session;
+pub mod settings;
 pub mod sqlite;
 pub mod state;
 
 /// The plugin's types (`Settings`, `SyncRecord`, `Error`...), as bindgen made them.
 pub use bindings::exports::modelsync::plugin::model_sync as api;
 pub use error::{CallError, ErrorKind, ErrorParts};
+pub use events::{Event, EventSink};
 pub use kv::{KvError, KvOp, KvStore, MemoryStore};
 pub use limits::Limit;
 pub use policy::{Origin, SandboxPolicy};
 pub use redact::Redactor;
 pub use runtime::Runtime;
 pub use session::{Session, SessionOptions};
+pub use settings::{ApiToken, ConnectionSettings};
 pub use sqlite::SqliteStore;
-pub use state::{Event, EventSink};
 
 /// How many syncs keep their catalog by default; older syncs keep their
 /// records and logs.

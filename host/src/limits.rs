@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::ResourceLimiter;
 
 /// A cap of the sandbox that an instance reached, with its value. Each names
-/// the [`crate::SandboxPolicy`] field that sets it.
+/// the [`crate::policy::SandboxPolicy`] field that sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     /// The sum of all the instance's linear memories, bytes.
@@ -39,7 +39,7 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// The [`crate::SandboxPolicy`] field that sets this cap.
+    /// The [`crate::policy::SandboxPolicy`] field that sets this cap.
     pub fn setting(&self) -> &'static str {
         match self {
             Limit::Memory(_) => "max_memory_bytes",
@@ -80,39 +80,6 @@ impl std::fmt::Display for Limit {
     }
 }
 
-/// The caps one instance reached, each reported once as
-/// [`crate::Event::LimitReached`] when first hit.
-pub(crate) struct Reached {
-    hit: std::sync::Mutex<Vec<Limit>>,
-    events: crate::EventSink,
-}
-
-impl Reached {
-    /// Nothing reached yet; reports go to `events`.
-    pub(crate) fn new(events: crate::EventSink) -> Self {
-        Reached { hit: std::sync::Mutex::new(Vec::new()), events }
-    }
-
-    /// Records that `limit` was reached, reporting it the first time.
-    pub(crate) fn hit(&self, limit: Limit) {
-        let first = match self.hit.lock() {
-            Ok(mut hit) if !hit.contains(&limit) => {
-                hit.push(limit);
-                true
-            }
-            _ => false,
-        };
-        if first {
-            (self.events)(crate::Event::LimitReached(limit));
-        }
-    }
-
-    /// The first cap reached that `which` picks, if any.
-    pub(crate) fn find(&self, which: impl Fn(&Limit) -> bool) -> Option<Limit> {
-        self.hit.lock().ok().and_then(|hit| hit.iter().copied().find(which))
-    }
-}
-
 /// Enforces the caps on linear memories (their sum), tables (count and the
 /// sum of their elements) and core instances, remembering the first cap a
 /// refused growth or creation hit and the largest total memory granted.
@@ -131,14 +98,21 @@ pub(crate) struct StoreLimiter {
 }
 
 impl StoreLimiter {
-    /// A limiter with the policy's caps.
-    pub(crate) fn new(policy: &crate::SandboxPolicy) -> Self {
+    /// A limiter with these caps (the policy's `max_memory_bytes`,
+    /// `max_memories`, `max_tables`, `max_table_elements`, `max_instances`).
+    pub(crate) fn new(
+        max_memory: usize,
+        max_memories: usize,
+        max_tables: usize,
+        max_table_elements: usize,
+        max_instances: usize,
+    ) -> Self {
         StoreLimiter {
-            max_memory: policy.max_memory_bytes,
-            max_memories: policy.max_memories,
-            max_tables: policy.max_tables,
-            max_table_elements: policy.max_table_elements,
-            max_instances: policy.max_instances,
+            max_memory,
+            max_memories,
+            max_tables,
+            max_table_elements,
+            max_instances,
             memory: 0,
             table_elements: 0,
             peak: 0,
@@ -197,7 +171,7 @@ mod tests {
     use super::*;
 
     fn limiter() -> StoreLimiter {
-        StoreLimiter::new(&crate::SandboxPolicy { max_memory_bytes: 100, max_table_elements: 10, ..Default::default() })
+        StoreLimiter::new(100, 1, 8, 10, 16)
     }
 
     #[test]

@@ -10,9 +10,9 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::limits::{Limit, Reached};
+use crate::events::{Event, EventSink, MAX_LOG_LINE, Reached};
+use crate::limits::Limit;
 use crate::redact::Redactor;
-use crate::state::{Event, EventSink, MAX_LOG_LINE};
 
 /// A destination a plugin may reach: exact scheme, host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +203,11 @@ impl PolicyHooks {
             redactor,
             reached,
         }
+    }
+
+    /// Takes `secret` out of the denials reported from now on.
+    pub(crate) fn add_secret(&mut self, secret: &str) {
+        self.redactor.add(secret);
     }
 
     fn deny(&mut self, line: String) {

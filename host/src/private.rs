@@ -156,78 +156,81 @@ pub fn sweep_temp(dir: &Path) -> usize {
     removed
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    #[cfg(unix)]
+    mod unix {
+        use super::super::*;
+        use std::os::unix::fs::PermissionsExt;
 
-    fn temp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("model-sync-private-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    }
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn a_new_directory_and_its_files_are_private() {
-        let dir = temp("new").join("state");
-        open_private_dir(&dir).unwrap();
-        assert_eq!(mode(&dir), 0o700);
-        write_private(&dir.join("settings.json"), b"{}").unwrap();
-        assert_eq!(mode(&dir.join("settings.json")), 0o600);
-        drop(create_private_file(&dir.join("lock")).unwrap());
-        assert_eq!(mode(&dir.join("lock")), 0o600);
-        let _ = std::fs::remove_dir_all(dir.parent().unwrap());
-    }
-
-    #[test]
-    fn a_directory_others_can_write_is_refused_with_the_fix_and_one_others_can_read_is_tightened() {
-        let dir = temp("shared");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = open_private_dir(&dir).unwrap_err().to_string();
-        assert!(e.contains("writable by group or others") && e.contains("chmod go-w"), "{e}");
-        assert_eq!(mode(&dir), 0o777, "refused, not silently changed");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        open_private_dir(&dir).unwrap();
-        assert_eq!(mode(&dir), 0o700);
-        let file = dir.join("x");
-        std::fs::write(&file, b"").unwrap();
-        assert!(untrusted_reason(&file).unwrap().contains("not a directory"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_directory_of_another_user_is_refused() {
-        let dir = temp("other");
-        std::fs::create_dir_all(&dir).unwrap();
-        // As root the directory can be given away; otherwise `/` is another user's.
-        let (dir_of_other, given) = match std::os::unix::fs::chown(&dir, Some(65534), Some(65534)) {
-            Ok(()) => (dir.clone(), true),
-            Err(_) => (std::path::PathBuf::from("/"), false),
-        };
-        // SAFETY: geteuid has no preconditions.
-        if given || unsafe { libc::geteuid() } != 0 {
-            let e = open_private_dir(&dir_of_other).unwrap_err().to_string();
-            assert!(e.contains("is owned by user") && e.contains("use a directory of your own"), "{e}");
+        fn temp(name: &str) -> std::path::PathBuf {
+            let dir = std::env::temp_dir().join(format!("model-sync-private-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            dir
         }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 
-    #[test]
-    fn temporary_files_of_processes_that_are_gone_are_swept() {
-        let dir = temp("sweep");
-        open_private_dir(&dir).unwrap();
-        let mine = dir.join(format!("{TEMP_PREFIX}{}-0-settings.json", std::process::id()));
-        let crashed = dir.join(format!("{TEMP_PREFIX}{}-0-settings.json", i32::MAX - 1));
-        std::fs::write(&mine, b"").unwrap();
-        std::fs::write(&crashed, b"").unwrap();
-        std::fs::write(dir.join("settings.json"), b"{}").unwrap();
-        assert_eq!(sweep_temp(&dir), 1);
-        assert!(mine.exists() && !crashed.exists() && dir.join("settings.json").exists());
-        let _ = std::fs::remove_dir_all(&dir);
+        fn mode(path: &Path) -> u32 {
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+        }
+
+        #[test]
+        fn a_new_directory_and_its_files_are_private() {
+            let dir = temp("new").join("state");
+            open_private_dir(&dir).unwrap();
+            assert_eq!(mode(&dir), 0o700);
+            write_private(&dir.join("settings.json"), b"{}").unwrap();
+            assert_eq!(mode(&dir.join("settings.json")), 0o600);
+            drop(create_private_file(&dir.join("lock")).unwrap());
+            assert_eq!(mode(&dir.join("lock")), 0o600);
+            let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+        }
+
+        #[test]
+        fn a_directory_others_can_write_is_refused_with_the_fix_and_one_others_can_read_is_tightened() {
+            let dir = temp("shared");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let e = open_private_dir(&dir).unwrap_err().to_string();
+            assert!(e.contains("writable by group or others") && e.contains("chmod go-w"), "{e}");
+            assert_eq!(mode(&dir), 0o777, "refused, not silently changed");
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            open_private_dir(&dir).unwrap();
+            assert_eq!(mode(&dir), 0o700);
+            let file = dir.join("x");
+            std::fs::write(&file, b"").unwrap();
+            assert!(untrusted_reason(&file).unwrap().contains("not a directory"));
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+
+        #[test]
+        fn a_directory_of_another_user_is_refused() {
+            let dir = temp("other");
+            std::fs::create_dir_all(&dir).unwrap();
+            // As root the directory can be given away; otherwise `/` is another user's.
+            let (dir_of_other, given) = match std::os::unix::fs::chown(&dir, Some(65534), Some(65534)) {
+                Ok(()) => (dir.clone(), true),
+                Err(_) => (std::path::PathBuf::from("/"), false),
+            };
+            // SAFETY: geteuid has no preconditions.
+            if given || unsafe { libc::geteuid() } != 0 {
+                let e = open_private_dir(&dir_of_other).unwrap_err().to_string();
+                assert!(e.contains("is owned by user") && e.contains("use a directory of your own"), "{e}");
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+
+        #[test]
+        fn temporary_files_of_processes_that_are_gone_are_swept() {
+            let dir = temp("sweep");
+            open_private_dir(&dir).unwrap();
+            let mine = dir.join(format!("{TEMP_PREFIX}{}-0-settings.json", std::process::id()));
+            let crashed = dir.join(format!("{TEMP_PREFIX}{}-0-settings.json", i32::MAX - 1));
+            std::fs::write(&mine, b"").unwrap();
+            std::fs::write(&crashed, b"").unwrap();
+            std::fs::write(dir.join("settings.json"), b"{}").unwrap();
+            assert_eq!(sweep_temp(&dir), 1);
+            assert!(mine.exists() && !crashed.exists() && dir.join("settings.json").exists());
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

@@ -22,6 +22,13 @@ impl Redactor {
         Redactor { secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect() }
     }
 
+    /// Adds `secret` (unless empty or known).
+    pub fn add(&mut self, secret: &str) {
+        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_string());
+        }
+    }
+
     /// `text` with every secret replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::api;
+use crate::bindings::exports::modelsync::plugin::model_sync as api;
 use crate::bindings::{SyncPlugin, SyncPluginPre};
 use crate::error::CallError;
 use crate::redact::Redactor;

@@ -11,10 +11,12 @@ use wasmtime_wasi_http::FieldMapError;
 use crate::bindings::SyncPlugin;
 use crate::bindings::exports::modelsync::plugin::model_sync as api;
 use crate::error::{CallError, MAX_ERROR_MESSAGE, clean_error};
+use crate::events::EventSink;
 use crate::kv::KvStore;
 use crate::limits::Limit;
 use crate::policy::SandboxPolicy;
-use crate::state::{EventSink, HostState};
+use crate::settings::ConnectionSettings;
+use crate::state::HostState;
 
 /// How often the epoch advances; per-call CPU deadlines are counted in these.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -132,8 +134,13 @@ impl Session {
     }
 
     /// `configure`.
-    pub async fn configure(&mut self, settings: &api::Settings) -> Result<api::Connection, CallError> {
-        self.call(async |p, s| p.modelsync_plugin_model_sync().call_configure(s, settings).await).await
+    pub async fn configure(&mut self, settings: &ConnectionSettings) -> Result<api::Connection, CallError> {
+        // Whatever the embedder passed as secrets, this token is one.
+        let state = self.store.data_mut();
+        state.redactor.add(settings.api_token.expose());
+        state.hooks.add_secret(settings.api_token.expose());
+        let settings = settings.to_wit();
+        self.call(async |p, s| p.modelsync_plugin_model_sync().call_configure(s, &settings).await).await
     }
 
     /// `list-syncs`.

@@ -86,7 +86,7 @@ impl SqliteStore {
                 let quota = self.max_bytes.load(std::sync::atomic::Ordering::Relaxed);
                 KvError::QuotaExceeded(format!(
                     "the sync history is full: {} reached its quota of {} MiB (or the disk is full); \
-                     free space with `model-sync prune --keep N` or raise the quota (--max-store-mb)",
+                     prune the catalogs of old syncs or raise the quota",
                     self.path.display(),
                     quota >> 20
                 ))
@@ -188,7 +188,9 @@ mod tests {
         let big = |i: u32| KvOp::Set { key: format!("blob/{i}"), value: vec![2; 300_000] };
         let e = store.apply(vec![big(1), big(2), big(3), big(4)]).unwrap_err();
         match e {
-            KvError::QuotaExceeded(m) => assert!(m.contains("quota of 1 MiB") && m.contains("prune"), "{m}"),
+            KvError::QuotaExceeded(m) => {
+                assert!(m.contains("quota of 1 MiB") && m.contains("prune the catalogs"), "{m}")
+            }
             other => panic!("expected the quota, got {other:?}"),
         }
         assert_eq!(store.list("blob/").unwrap(), Vec::<String>::new(), "nothing of the batch was kept");

@@ -1,5 +1,5 @@
-//! The state of one plugin instance, the host interface it imports (log,
-//! progress, key-value store), and its memory limiter.
+//! The state of one plugin instance and the host interface it imports (log,
+//! progress, key-value store).
 
 use std::sync::Arc;
 
@@ -8,40 +8,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::modelsync::plugin::host as host_api;
+use crate::events::{Event, EventSink, MAX_LOG_LINE, Reached};
 use crate::kv::{KvError, KvOp, KvStore, check_key};
-use crate::limits::{Limit, Reached, StoreLimiter};
+use crate::limits::{Limit, StoreLimiter};
 use crate::policy::{PolicyHooks, SandboxPolicy};
 use crate::redact::Redactor;
-
-/// Something a plugin reports while a call runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A log line.
-    Log {
-        /// `debug`, `info`, `warn`, `error`.
-        level: &'static str,
-        /// The line.
-        message: String,
-    },
-    /// Progress of a step.
-    Progress {
-        /// The step.
-        step: String,
-        /// Done so far.
-        done: u64,
-        /// Total, when known.
-        total: Option<u64>,
-    },
-    /// The sandbox refused a request (the line says which and why).
-    Denied(String),
-    /// The instance reached a cap of the sandbox (reported once per cap):
-    /// further log lines, progress or denials are dropped, or the call fails
-    /// with [`crate::CallError::Limit`].
-    LimitReached(Limit),
-}
-
-/// Receives events; must be cheap.
-pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// The state of one instance: its WASI and HTTP contexts, its limits and
 /// sandbox hooks, and the host services the plugin imports.
@@ -59,10 +30,6 @@ pub struct HostState {
     pub(crate) log_lines: u64,
     pub(crate) progress_events: u64,
 }
-
-/// The longest log line, progress step or denial passed on, in bytes;
-/// longer ones are cut (after the secrets are taken out).
-pub const MAX_LOG_LINE: usize = 4096;
 
 impl HostState {
     /// The state of a new instance under `policy`: a WASI context that grants
@@ -82,7 +49,13 @@ impl HostState {
             wasi: WasiCtx::builder().build(),
             http,
             table,
-            limits: StoreLimiter::new(&policy),
+            limits: StoreLimiter::new(
+                policy.max_memory_bytes,
+                policy.max_memories,
+                policy.max_tables,
+                policy.max_table_elements,
+                policy.max_instances,
+            ),
             hooks: PolicyHooks::new(policy.clone(), events.clone(), redactor.clone(), reached.clone()),
             store,
             events,

@@ -81,9 +81,9 @@ impl Error {
     }
 
     /// The error with every registered token taken out of its text (see
-    /// [`crate::token::scrub`]); applied where errors leave the plugin.
+    /// [`crate::secrets::scrub`]); applied where errors leave the plugin.
     pub fn scrubbed(self) -> Self {
-        use crate::token::scrub;
+        use crate::secrets::scrub;
         match self {
             Error::InvalidSetting { field, message } => Error::InvalidSetting { field, message: scrub(&message) },
             Error::RateLimited { retry_after_secs, message } => {

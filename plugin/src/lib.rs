@@ -17,6 +17,7 @@ pub mod http;
 pub mod log;
 pub mod purpose;
 pub mod runs;
+pub mod secrets;
 pub mod settings;
 pub mod sync;
 pub mod time;

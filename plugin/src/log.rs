@@ -59,9 +59,9 @@ impl<'a> Logger<'a> {
         Logger { sink, kept: RefCell::new(Vec::new()) }
     }
 
-    /// Logs a line, the token taken out (see [`crate::token::scrub`]).
+    /// Logs a line, the token taken out (see [`crate::secrets::scrub`]).
     pub fn log(&self, level: Level, message: &str) {
-        let message = crate::token::scrub(message);
+        let message = crate::secrets::scrub(message);
         let message = message.as_str();
         self.sink.line(level, message);
         let mut kept = self.kept.borrow_mut();

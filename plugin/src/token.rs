@@ -1,81 +1,12 @@
 //! The API token, wrapped so that it cannot leak through `Debug` or
-//! `Display`, and the one place secrets are taken out of text: every token
-//! made is registered, and [`scrub`] / [`scrub_bytes`] remove the registered
-//! tokens from log lines (the [`crate::log::Logger`]), errors (at the
-//! component boundary) and everything written to the history (at the store
-//! seam), whatever a server echoed back.
+//! `Display`; every token made is registered with [`crate::secrets`], which
+//! takes it out of everything that leaves the plugin.
 
-use std::cell::RefCell;
 use std::fmt;
-
-/// What a removed secret reads as.
-pub const REDACTED: &str = "<redacted>";
 
 /// The shortest token accepted: real ones are dozens of characters, and a
 /// short one could not be scrubbed without mangling ordinary text.
 pub const MIN_TOKEN_LEN: usize = 8;
-
-thread_local! {
-    /// The tokens made on this thread (the component has one thread).
-    static SECRETS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-fn register(secret: &str) {
-    SECRETS.with_borrow_mut(|s| {
-        if !s.iter().any(|known| known == secret) {
-            s.push(secret.to_string());
-        }
-    });
-}
-
-/// `text` without any registered token.
-pub fn scrub(text: &str) -> String {
-    SECRETS.with_borrow(|secrets| {
-        let mut out = text.to_string();
-        for s in secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
-            }
-        }
-        out
-    })
-}
-
-/// `text` scrubbed, then cut to at most `max` bytes on a character boundary
-/// (scrubbing first, so that no prefix of a token survives the cut).
-pub fn scrub_cut(text: &str, max: usize) -> String {
-    let mut out = scrub(text);
-    if out.len() > max {
-        let mut end = max;
-        while !out.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.truncate(end);
-    }
-    out
-}
-
-/// Removes every registered token from `bytes` in place (values written to
-/// the history: JSON, in which a token needs no escaping).
-pub fn scrub_bytes(bytes: &mut Vec<u8>) {
-    SECRETS.with_borrow(|secrets| {
-        for s in secrets {
-            let finder = memchr::memmem::Finder::new(s.as_bytes());
-            if finder.find(bytes).is_none() {
-                continue;
-            }
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut last = 0;
-            for at in finder.find_iter(bytes) {
-                out.extend_from_slice(&bytes[last..at]);
-                out.extend_from_slice(REDACTED.as_bytes());
-                last = at + s.len();
-            }
-            out.extend_from_slice(&bytes[last..]);
-            *bytes = out;
-        }
-    });
-}
 
 /// A dbt Cloud API token. Its `Debug` and `Display` print `<redacted>`; the
 /// only way to the secret is [`ApiToken::authorization`], for the one header.
@@ -106,7 +37,7 @@ impl ApiToken {
                 ),
             ));
         }
-        register(raw);
+        crate::secrets::register(raw);
         Ok(ApiToken(raw.to_string()))
     }
 
@@ -142,20 +73,7 @@ mod tests {
         let t = ApiToken::new("dbtc_secret123").unwrap();
         assert!(!format!("{t:?} {t}").contains("secret123"));
         assert_eq!(t.authorization(), "Bearer dbtc_secret123");
-        assert_eq!(scrub("x dbtc_secret123 y"), "x <redacted> y");
-    }
-
-    #[test]
-    fn every_token_made_is_scrubbed_from_text_and_bytes_and_never_cut_in_half() {
-        ApiToken::new("dbtc_EchoedBack42").unwrap();
-        assert_eq!(scrub("a dbtc_EchoedBack42 b dbtc_EchoedBack42"), "a <redacted> b <redacted>");
-        let mut bytes = br#"{"d":"dbtc_EchoedBack42","e":"xdbtc_EchoedBack42"}"#.to_vec();
-        scrub_bytes(&mut bytes);
-        assert_eq!(bytes, br#"{"d":"<redacted>","e":"x<redacted>"}"#.to_vec());
-        for max in 0..40 {
-            let cut = scrub_cut("0123456789dbtc_EchoedBack42 tail", max);
-            assert!(cut.len() <= max && !cut.contains("dbtc_E"), "{max}: {cut}");
-        }
+        assert_eq!(crate::secrets::scrub("x dbtc_secret123 y"), "x <redacted> y");
     }
 
     #[test]

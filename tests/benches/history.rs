@@ -96,8 +96,8 @@ impl Bench {
             .instantiate(SessionOptions { policy, store, events: Arc::new(|_| {}), secrets: vec![] })
             .await
             .expect("instance");
-        let settings = api::Settings {
-            api_token: self.token.clone(),
+        let settings = model_sync_host::ConnectionSettings {
+            api_token: self.token.clone().into(),
             access_url: Some(self.emulator.url()),
             account_id: Some(ids::ACCOUNT),
             project_id: Some(ids::PROJECT),

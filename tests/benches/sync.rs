@@ -59,8 +59,8 @@ fn one(models: usize) {
             })
             .await
             .expect("instance");
-        let settings = api::Settings {
-            api_token: token,
+        let settings = model_sync_host::ConnectionSettings {
+            api_token: token.into(),
             access_url: Some(emulator.url()),
             account_id: Some(ids::ACCOUNT),
             project_id: Some(ids::PROJECT),

@@ -33,7 +33,7 @@ async fn configure_finds_account_project_and_jobs() {
 async fn a_pasted_url_gives_account_and_project() {
     let bench = Bench::jaffle("configure-url");
     let mut session = bench.session().await;
-    let settings = api::Settings {
+    let settings = model_sync_host::ConnectionSettings {
         access_url: Some(format!(
             "{}/next/deploy/{}/projects/{}/jobs",
             bench.emulator.url(),
@@ -52,7 +52,7 @@ async fn a_pasted_url_gives_account_and_project() {
 async fn a_wrong_token_is_unauthorized() {
     let bench = Bench::jaffle("configure-401");
     let mut session = bench.session().await;
-    let settings = api::Settings { api_token: "dbtc_wrong".into(), ..bench.settings() };
+    let settings = model_sync_host::ConnectionSettings { api_token: "dbtc_wrong".into(), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::Unauthorized(m))) => {
             assert!(m.contains("Invalid token"), "{m}");
@@ -66,7 +66,7 @@ async fn a_wrong_token_is_unauthorized() {
 async fn a_wrong_project_is_not_found() {
     let bench = Bench::jaffle("configure-404");
     let mut session = bench.session().await;
-    let settings = api::Settings { project_id: Some(999), ..bench.settings() };
+    let settings = model_sync_host::ConnectionSettings { project_id: Some(999), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::NotFound(m))) => {
             assert!(m.contains("project 999"), "{m}")
@@ -79,7 +79,7 @@ async fn a_wrong_project_is_not_found() {
 async fn a_wrong_account_is_not_found() {
     let bench = Bench::jaffle("configure-404-account");
     let mut session = bench.session().await;
-    let settings = api::Settings { account_id: Some(12345), ..bench.settings() };
+    let settings = model_sync_host::ConnectionSettings { account_id: Some(12345), ..bench.settings() };
     match session.configure(&settings).await {
         Err(CallError::Plugin(api::Error::NotFound(m))) => {
             assert!(m.contains("account 12345"), "{m}")
@@ -104,10 +104,10 @@ async fn a_missing_freshness_job_is_a_warning() {
 async fn bad_settings_are_refused_before_any_request() {
     let bench = Bench::jaffle("configure-invalid");
     let base = bench.settings();
-    let url = |u: &str| api::Settings { access_url: Some(u.to_string()), ..base.clone() };
-    let token = |t: &str| api::Settings { api_token: t.to_string(), ..base.clone() };
+    let url = |u: &str| model_sync_host::ConnectionSettings { access_url: Some(u.to_string()), ..base.clone() };
+    let token = |t: &str| model_sync_host::ConnectionSettings { api_token: t.into(), ..base.clone() };
     let long_url = format!("https://{}.us1.dbt.com", "a".repeat(3000));
-    let cases: Vec<(&str, api::Settings)> = vec![
+    let cases: Vec<(&str, model_sync_host::ConnectionSettings)> = vec![
         ("api-token", token("")),
         ("api-token", token("dbtc_abc def")),
         ("api-token", token("dbtc_abc\n")),
@@ -129,14 +129,14 @@ async fn bad_settings_are_refused_before_any_request() {
         ("access-url", url("https://")),
         ("access-url", url("https://cloud.getdbt.com/deploy/12a/projects/3/")),
         ("access-url", url("https://cloud.getdbt.com/deploy/99999999999999999999999/projects/3/")),
-        ("account-id", api::Settings { account_id: Some(0), ..base.clone() }),
-        ("project-id", api::Settings { project_id: Some(0), ..base.clone() }),
-        ("docs-job-id", api::Settings { docs_job_id: Some(0), ..base.clone() }),
-        ("project-id", api::Settings { project_id: None, ..base.clone() }),
-        ("account-id", api::Settings { account_id: None, access_url: None, ..base.clone() }),
+        ("account-id", model_sync_host::ConnectionSettings { account_id: Some(0), ..base.clone() }),
+        ("project-id", model_sync_host::ConnectionSettings { project_id: Some(0), ..base.clone() }),
+        ("docs-job-id", model_sync_host::ConnectionSettings { docs_job_id: Some(0), ..base.clone() }),
+        ("project-id", model_sync_host::ConnectionSettings { project_id: None, ..base.clone() }),
+        ("account-id", model_sync_host::ConnectionSettings { account_id: None, access_url: None, ..base.clone() }),
         (
             "account-id",
-            api::Settings {
+            model_sync_host::ConnectionSettings {
                 access_url: Some(format!("{}/deploy/1/projects/{}/", bench.emulator.url(), ids::PROJECT)),
                 ..base.clone()
             },
@@ -149,8 +149,8 @@ async fn bad_settings_are_refused_before_any_request() {
             Err(CallError::Plugin(api::Error::InvalidSetting(p))) => {
                 assert_eq!(p.field, field, "{:?}: {}", settings.access_url, p.message);
                 assert!(!p.message.is_empty());
-                if field == "api-token" && !settings.api_token.is_empty() {
-                    assert!(!p.message.contains(&settings.api_token), "the token is echoed");
+                if field == "api-token" && !settings.api_token.expose().is_empty() {
+                    assert!(!p.message.contains(settings.api_token.expose()), "the token is echoed");
                 }
             }
             other => panic!("{field} {:?}: expected invalid-setting, got {other:?}", settings.access_url),

@@ -95,7 +95,7 @@ async fn a_log_flood_is_capped() {
         SandboxPolicy::default().max_log_lines,
         "the first lines pass, the rest are dropped"
     );
-    assert!(lines.iter().all(|len| *len <= model_sync_host::state::MAX_LOG_LINE));
+    assert!(lines.iter().all(|len| *len <= model_sync_host::events::MAX_LOG_LINE));
     assert_eq!(a.limits_reached(), vec![Limit::LogLines(10_000)], "reported once");
 }
 

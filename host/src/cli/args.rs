@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The environment variable that holds the API token (never a flag: it
+/// would land in shell history).
+pub const TOKEN_VAR: &str = "DBT_CLOUD_API_TOKEN";
+
 /// Sync a dbt Cloud project's models into a catalog, through a sandboxed
 /// WebAssembly plugin. The API token comes from DBT_CLOUD_API_TOKEN.
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "model-sync",

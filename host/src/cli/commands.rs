@@ -4,15 +4,12 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use model_sync_host::{CallError, Event, Runtime, SandboxPolicy, Session, SessionOptions, api};
+use model_sync_host::{CallError, ConnectionSettings, Event, Runtime, SandboxPolicy, Session, SessionOptions, api};
 use serde_json::{Value, json};
 
-use super::args::{Cli, Command, ConfigureArgs, Limits, SyncArgs};
+use super::args::{Cli, Command, ConfigureArgs, Limits, SyncArgs, TOKEN_VAR};
 use super::output;
 use super::state::{StateDir, StoredSettings};
-
-/// The token's environment variable.
-pub const TOKEN_VAR: &str = "DBT_CLOUD_API_TOKEN";
 
 /// A command's failure: a kind and a one-line message.
 pub struct Failure {
@@ -27,6 +24,9 @@ impl From<CallError> for Failure {
         let mut message = e.to_string();
         if matches!(e, CallError::ResponseLimit(_)) {
             message.push_str(" (--max-response-mb)");
+        }
+        if matches!(&e, CallError::Plugin(api::Error::Storage(m)) if m.contains("quota")) {
+            message.push_str(" (`model-sync prune --keep N`, or --max-store-mb)");
         }
         Failure { kind: e.kind().to_string(), message }
     }
@@ -196,9 +196,9 @@ fn merged(stored: Option<StoredSettings>, args: &ConfigureArgs) -> Result<Stored
     })
 }
 
-fn api_settings(s: &StoredSettings, token: String) -> api::Settings {
-    api::Settings {
-        api_token: token,
+fn api_settings(s: &StoredSettings, token: String) -> ConnectionSettings {
+    ConnectionSettings {
+        api_token: token.into(),
         access_url: s.access_url.clone(),
         account_id: s.account_id,
         project_id: s.project_id,

@@ -16,7 +16,7 @@ fn status_name(s: api::SyncStatus) -> &'static str {
 /// environment, whatever a server or the plugin echoed.
 fn redactor() -> &'static model_sync_host::Redactor {
     static REDACTOR: std::sync::OnceLock<model_sync_host::Redactor> = std::sync::OnceLock::new();
-    REDACTOR.get_or_init(|| model_sync_host::Redactor::new(std::env::var(super::commands::TOKEN_VAR).ok()))
+    REDACTOR.get_or_init(|| model_sync_host::Redactor::new(std::env::var(super::args::TOKEN_VAR).ok()))
 }
 
 /// A JSON document as the CLI prints it (pretty or on one line), the token

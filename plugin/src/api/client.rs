@@ -438,7 +438,7 @@ impl ServerMessage {
 /// out before the cut, so that no prefix of it survives).
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(480 + 4096)]);
-    let text = crate::token::scrub(&text);
+    let text = crate::secrets::scrub(&text);
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(120).collect();
     one_line.trim().to_string()
 }

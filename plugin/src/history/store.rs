@@ -38,7 +38,7 @@ pub trait KvStore {
 }
 
 /// The history's one seam to its store: every value written has every
-/// registered token taken out ([`crate::token::scrub_bytes`]), whatever a
+/// registered token taken out ([`crate::secrets::scrub_bytes`]), whatever a
 /// server echoed into a record, a log line or a catalog entry.
 pub struct Scrubbing<'a>(pub &'a dyn KvStore);
 
@@ -54,7 +54,7 @@ impl KvStore for Scrubbing<'_> {
     fn batch(&self, mut ops: Vec<StoreOp>) -> Result<(), String> {
         for op in &mut ops {
             if let StoreOp::Set(_, value) = op {
-                crate::token::scrub_bytes(value);
+                crate::secrets::scrub_bytes(value);
             }
         }
         self.0.batch(ops)

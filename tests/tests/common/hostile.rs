@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use model_sync_host::{CallError, Event, KvStore, Runtime, SandboxPolicy, Session, SessionOptions, SqliteStore, api};
+use model_sync_host::{CallError, Event, KvStore, Runtime, SandboxPolicy, Session, SessionOptions, SqliteStore};
 
 /// The hostile component, built once by the build script, loaded once per test binary.
 pub fn hostile() -> &'static Runtime {
@@ -93,8 +93,8 @@ pub fn small_policy() -> SandboxPolicy {
 }
 
 /// Settings whose token names the attempt.
-pub fn settings(attempt: &str, url: Option<String>) -> api::Settings {
-    api::Settings {
+pub fn settings(attempt: &str, url: Option<String>) -> model_sync_host::ConnectionSettings {
+    model_sync_host::ConnectionSettings {
         api_token: attempt.into(),
         access_url: url,
         account_id: None,

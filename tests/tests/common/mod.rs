@@ -89,10 +89,10 @@ impl Bench {
     }
 
     /// Settings pointing at the emulator's demo project.
-    pub fn settings(&self) -> api::Settings {
+    pub fn settings(&self) -> model_sync_host::ConnectionSettings {
         let token = self.emulator.with_world(|w| w.token.clone());
-        api::Settings {
-            api_token: token,
+        model_sync_host::ConnectionSettings {
+            api_token: token.into(),
             access_url: Some(self.emulator.url()),
             account_id: Some(dbt_cloud_emulator::world::ids::ACCOUNT),
             project_id: Some(dbt_cloud_emulator::world::ids::PROJECT),
