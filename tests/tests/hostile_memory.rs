@@ -65,7 +65,7 @@ async fn every_attempt_together_stays_within_the_memory_bound() {
         rows.push((attempt, outcome, status_mib("VmHWM:").unwrap_or(0)));
     }
     bench.emulator.clear_requests(); // the hostile GET / requests
-    let (started, _) = instantiate(small_policy(), &["hostile/spin-at-start"]).await;
+    let (started, _, _) = instantiate(small_policy(), &["hostile/spin-at-start"]).await;
     rows.push((
         "spin-at-start",
         started.err().map(|e| e.kind().to_string()).unwrap_or_default(),

@@ -285,13 +285,13 @@ async fn progress_and_denial_floods_are_capped() {
 #[tokio::test]
 async fn a_start_function_that_spins_hits_the_deadline() {
     let started = std::time::Instant::now();
-    let (session, _) = instantiate(small_policy(), &["hostile/spin-at-start"]).await;
+    let (session, _, _) = instantiate(small_policy(), &["hostile/spin-at-start"]).await;
     match session {
         Err(e @ CallError::Deadline(_)) => assert!(e.to_string().contains("2s"), "{e}"),
         other => panic!("expected the deadline during instantiation, got {:?}", other.map(|_| ())),
     }
     assert!(started.elapsed() < Duration::from_secs(20));
-    let (session, _) = instantiate(small_policy(), &[]).await;
+    let (session, _, _) = instantiate(small_policy(), &[]).await;
     assert!(session.is_ok(), "the same component instantiates when its start function returns");
     a_normal_sync_still_works("after-start-spin").await;
 }

@@ -51,11 +51,12 @@ fn store(dir: &std::path::Path, preset: &[&str]) -> Arc<SqliteStore> {
 }
 
 /// Instantiates the hostile component under `policy` over a store holding
-/// the `preset` keys (which its start function reads).
+/// the `preset` keys (which its start function reads): the instance, the
+/// events it caused, and its state directory.
 pub async fn instantiate(
     policy: SandboxPolicy,
     preset: &[&str],
-) -> (Result<Session, CallError>, Arc<Mutex<Vec<Event>>>) {
+) -> (Result<Session, CallError>, Arc<Mutex<Vec<Event>>>, PathBuf) {
     let dir = super::temp_dir("hostile");
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
@@ -67,24 +68,13 @@ pub async fn instantiate(
             secrets: vec![],
         })
         .await;
-    (session, events)
+    (session, events, dir)
 }
 
 /// A hostile instance under `policy`.
 pub async fn attempt_with(policy: SandboxPolicy) -> Attempt {
-    let dir = super::temp_dir("hostile");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let session = hostile()
-        .instantiate(SessionOptions {
-            policy,
-            store: store(&dir, &[]),
-            events: Arc::new(move |e| sink.lock().expect("events").push(e)),
-            secrets: vec![],
-        })
-        .await
-        .expect("instantiates");
-    Attempt { session, events, dir }
+    let (session, events, dir) = instantiate(policy, &[]).await;
+    Attempt { session: session.expect("instantiates"), events, dir }
 }
 
 /// Tight limits: 64 MiB of memory, 2 s per call.
