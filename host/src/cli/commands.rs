@@ -80,27 +80,6 @@ impl Context {
         Ok(Context { state, runtime, limits: cli.limits.clone(), json: cli.json })
     }
 
-    /// The sandbox of a command: with [`Network::None`] the plugin may reach
-    /// nothing (reading the history needs no network); otherwise only the
-    /// configured access URL (or the default host).
-    fn policy(&self, network: Network<'_>) -> SandboxPolicy {
-        let policy = SandboxPolicy {
-            max_memory_bytes: self.limits.memory_mb << 20,
-            call_timeout: Duration::from_secs(self.limits.call_timeout),
-            connect_timeout: Duration::from_secs(self.limits.connect_timeout),
-            first_byte_timeout: Duration::from_secs(self.limits.first_byte_timeout),
-            between_bytes_timeout: Duration::from_secs(self.limits.between_bytes_timeout),
-            max_response_bytes: self.limits.max_response_mb << 20,
-            ..SandboxPolicy::default()
-        };
-        let Network::AccessUrl(access_url) = network else {
-            return policy;
-        };
-        let url = access_url.unwrap_or(model_sync_plugin::settings::DEFAULT_HOST);
-        // A URL the plugin would refuse allows nothing; the plugin then says what is wrong with it.
-        policy.clone().allowing_access_url(url).unwrap_or(policy)
-    }
-
     /// A session that may reach nothing: for commands that only read or
     /// prune the history.
     async fn offline_session(&self) -> Result<Session, Failure> {
@@ -138,13 +117,34 @@ impl Context {
         store.set_quota(self.limits.max_store_mb.saturating_mul(1 << 20))?;
         let store: Arc<dyn model_sync_host::KvStore> = Arc::new(store);
         let options = SessionOptions {
-            policy: self.policy(network),
+            policy: sandbox_policy(&self.limits, network),
             store,
             events,
             secrets: token.map(|t| vec![t.to_string()]).unwrap_or_default(),
         };
         Ok(self.runtime.instantiate(options).await?)
     }
+}
+
+/// The sandbox of a command: with [`Network::None`] the plugin may reach
+/// nothing (reading the history needs no network); otherwise only the
+/// configured access URL (or the default host).
+fn sandbox_policy(limits: &Limits, network: Network<'_>) -> SandboxPolicy {
+    let policy = SandboxPolicy {
+        max_memory_bytes: limits.memory_mb << 20,
+        call_timeout: Duration::from_secs(limits.call_timeout),
+        connect_timeout: Duration::from_secs(limits.connect_timeout),
+        first_byte_timeout: Duration::from_secs(limits.first_byte_timeout),
+        between_bytes_timeout: Duration::from_secs(limits.between_bytes_timeout),
+        max_response_bytes: limits.max_response_mb << 20,
+        ..SandboxPolicy::default()
+    };
+    let Network::AccessUrl(access_url) = network else {
+        return policy;
+    };
+    let url = access_url.unwrap_or(model_sync_plugin::settings::DEFAULT_HOST);
+    // A URL the plugin would refuse allows nothing; the plugin then says what is wrong with it.
+    policy.clone().allowing_access_url(url).unwrap_or(policy)
 }
 
 /// What a command's plugin instance may reach.
@@ -483,4 +483,20 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         }),
         text,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn commands_that_only_read_the_history_may_reach_nothing() {
+        let limits = Cli::parse_from(["model-sync", "syncs"]).limits;
+        assert!(sandbox_policy(&limits, Network::None).allowed.is_empty());
+        let online = sandbox_policy(&limits, Network::AccessUrl(Some("https://ab1.us1.dbt.com/deploy/1")));
+        assert_eq!(online.allowed.iter().map(|o| o.to_string()).collect::<Vec<_>>(), ["https://ab1.us1.dbt.com:443"]);
+        let default = sandbox_policy(&limits, Network::AccessUrl(None));
+        assert_eq!(default.allowed.len(), 1, "the default host only");
+    }
 }
