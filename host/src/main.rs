@@ -32,7 +32,7 @@ fn main() -> std::process::ExitCode {
             } else if f.message.contains('\n') {
                 eprint!("{}", cli::output::printable(f.message.split_once('\n').map(|(_, rest)| rest).unwrap_or("")));
             }
-            eprintln!("error: {}: {}", f.kind, cli::output::printable(&first_line));
+            eprintln!("{} {}: {}", cli::output::error_label(), f.kind, cli::output::printable(&first_line));
             std::process::ExitCode::FAILURE
         }
     }

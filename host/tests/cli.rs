@@ -433,3 +433,34 @@ fn help_says_what_the_tool_does_with_examples() {
         assert!(help.contains(&format!("\n  {command} ")), "{command} is listed: {help}");
     }
 }
+
+#[test]
+fn verbosity_completions_and_no_colour_off_a_terminal() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let dir = state_dir("verbosity");
+    configure(&emulator, &dir);
+    let quiet = model_sync(&dir, TOKEN, &["-q", "sync"]);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "-q: errors only");
+    let verbose = model_sync(&dir, TOKEN, &["-v", "sync", "--force"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(stderr.contains("debug") && stderr.contains("downloading manifest.json"), "{stderr}");
+    let normal = model_sync(&dir, TOKEN, &["sync", "--force"]);
+    let stderr = String::from_utf8_lossy(&normal.stderr);
+    assert!(!stderr.contains("debug") && stderr.contains("info"), "{stderr}");
+    for out in [&quiet, &verbose, &normal] {
+        assert!(!out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b), "no colour off a terminal");
+    }
+    let table = model_sync(&dir, TOKEN, &["syncs"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header");
+    assert!(header.contains("status") && header.contains("duration") && header.contains("changes"), "{text}");
+    assert_eq!(lines.filter(|l| l.trim_start().starts_with(char::is_numeric)).count(), 3, "{text}");
+    assert!(text.contains("+0 -0 ~0 (since 2)"), "{text}");
+
+    let completions = model_sync(&dir, TOKEN, &["completions", "bash"]);
+    assert!(completions.status.success());
+    let script = String::from_utf8_lossy(&completions.stdout);
+    assert!(script.contains("_model__sync()") && script.contains("configure") && script.contains("--max-store-mb"));
+}

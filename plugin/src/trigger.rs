@@ -56,7 +56,8 @@ fn poll_until_done(client: &Client, run_id: u64, wait: WaitOptions, log: &Logger
     loop {
         let run = client.run(run_id)?;
         polls += 1;
-        log.progress(&format!("waiting for run {}", run.id), polls, None);
+        let state = run.status_humanized.as_deref().unwrap_or("in progress");
+        log.progress(&format!("waiting for run {}: {state}", run.id), polls, None);
         match run.status {
             status::SUCCESS => return Ok(run),
             status::ERROR | status::CANCELLED => return Err(run_failed(&run, log)),

@@ -32,6 +32,12 @@ pub struct Cli {
     /// Print one JSON document on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Also show debug lines (each request, each artifact).
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Show nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// Sandbox limits.
     #[command(flatten)]
     pub limits: Limits,
@@ -105,6 +111,12 @@ pub enum Command {
     },
     /// Check the connection step by step and say what to fix.
     Doctor,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), for
+    /// example `model-sync completions bash > ~/.local/share/bash-completion/completions/model-sync`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `configure` arguments.

@@ -1,6 +1,6 @@
 //! What each command does.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::args::{Cli, Command, ConfigureArgs, Limits, SyncArgs, TOKEN_VAR};
 use super::output;
+use super::screen::{Screen, Verbosity};
 use super::state::{StateDir, StoredSettings};
 
 /// A command's failure: a kind and a one-line message.
@@ -62,6 +63,7 @@ pub struct Context {
     runtime: Runtime,
     limits: Limits,
     json: bool,
+    screen: Arc<Screen>,
 }
 
 impl Context {
@@ -77,7 +79,13 @@ impl Context {
         };
         let cache = std::env::var_os("MODEL_SYNC_CACHE_DIR").map(std::path::PathBuf::from).unwrap_or(state.cache_dir());
         let runtime = Runtime::new(&wasm, Some(&cache))?;
-        Ok(Context { state, runtime, limits: cli.limits.clone(), json: cli.json })
+        let verbosity = match (cli.quiet, cli.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        let screen = Arc::new(Screen::new(verbosity, cli.json));
+        Ok(Context { state, runtime, limits: cli.limits.clone(), json: cli.json, screen })
     }
 
     /// A session that may reach nothing: for commands that only read or
@@ -92,27 +100,8 @@ impl Context {
     }
 
     async fn session(&self, network: Network<'_>, token: Option<&str>) -> Result<Session, Failure> {
-        let quiet = self.json;
-        let progress_on_tty = !quiet && std::io::stderr().is_terminal();
-        let events = Arc::new(move |event: Event| match event {
-            Event::Log { level, message } => {
-                if level != "debug" && (!quiet || matches!(level, "warn" | "error")) {
-                    eprintln!("  {level:<5} {}", output::printable(&message));
-                }
-            }
-            Event::Progress { step, done, .. } if progress_on_tty => {
-                let amount = if step.starts_with("download") {
-                    format!("{:.1} MB", done as f64 / 1e6)
-                } else {
-                    format!("{done}")
-                };
-                eprint!("\r  {}: {amount}   \r", output::printable(&step));
-                let _ = std::io::stderr().flush();
-            }
-            Event::Progress { .. } => {}
-            Event::Denied(m) => eprintln!("  sandbox {}", output::printable(&m)),
-            Event::LimitReached(limit) => eprintln!("  sandbox limit reached: {limit}"),
-        });
+        let screen = self.screen.clone();
+        let events = Arc::new(move |event: Event| screen.event(event));
         let store = self.state.store()?;
         store.set_quota(self.limits.max_store_mb.saturating_mul(1 << 20))?;
         let store: Arc<dyn model_sync_host::KvStore> = Arc::new(store);
@@ -209,6 +198,12 @@ fn api_settings(s: &StoredSettings, token: String) -> ConnectionSettings {
 
 /// Runs a command.
 pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
+    if let Command::Completions { shell } = cli.command {
+        // Needs no state directory: printed straight to stdout.
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "model-sync", &mut std::io::stdout());
+        return Ok(Outcome { json: None, text: String::new() });
+    }
     if matches!(cli.command, Command::Demo) && cli.state_dir.is_none() {
         // The demo must not mix its syncs into the user's real history.
         let dir = std::env::temp_dir().join(format!("model-sync-demo-{}", std::process::id()));
@@ -216,15 +211,22 @@ pub async fn run(cli: &Cli) -> Result<Outcome, Failure> {
         return demo(&Context::new(&cli)?).await;
     }
     let ctx = Context::new(cli)?;
+    let outcome = dispatch(&ctx, cli).await;
+    ctx.screen.finish();
+    outcome
+}
+
+async fn dispatch(ctx: &Context, cli: &Cli) -> Result<Outcome, Failure> {
     match &cli.command {
-        Command::Configure(args) => configure(&ctx, args).await,
-        Command::Syncs { limit } => syncs(&ctx, *limit).await,
-        Command::Sync(args) => sync(&ctx, args).await,
-        Command::Show { sync_id, logs } => show(&ctx, *sync_id, *logs).await,
-        Command::Diff { ids } => diff(&ctx, ids).await,
-        Command::Prune { keep } => prune(&ctx, *keep).await,
-        Command::Doctor => doctor(&ctx).await,
-        Command::Demo => demo(&ctx).await,
+        Command::Configure(args) => configure(ctx, args).await,
+        Command::Syncs { limit } => syncs(ctx, *limit).await,
+        Command::Sync(args) => sync(ctx, args).await,
+        Command::Show { sync_id, logs } => show(ctx, *sync_id, *logs).await,
+        Command::Diff { ids } => diff(ctx, ids).await,
+        Command::Prune { keep } => prune(ctx, *keep).await,
+        Command::Doctor => doctor(ctx).await,
+        Command::Demo => demo(ctx).await,
+        Command::Completions { .. } => Ok(Outcome { json: None, text: String::new() }),
     }
 }
 
@@ -247,12 +249,15 @@ async fn syncs(ctx: &Context, limit: Option<u32>) -> Result<Outcome, Failure> {
     let mut session = ctx.offline_session().await?;
     let records = session.list_syncs(limit).await?;
     let busy = ctx.state.sync_in_progress();
-    let text = if records.is_empty() {
-        "no syncs yet; run `model-sync sync`\n".to_string()
-    } else {
-        records.iter().map(|r| output::record_text(r, output::interrupted(r, busy))).collect::<Vec<_>>().join("")
-    };
-    let json = records.iter().map(|r| output::record_json(r, output::interrupted(r, busy))).collect();
+    let rows: Vec<(api::SyncRecord, bool)> = records
+        .into_iter()
+        .map(|r| {
+            let interrupted = output::interrupted(&r, busy);
+            (r, interrupted)
+        })
+        .collect();
+    let text = output::syncs_table(&rows);
+    let json = rows.iter().map(|(r, interrupted)| output::record_json(r, *interrupted)).collect();
     Ok(Outcome::new(Value::Array(json), text))
 }
 
@@ -385,10 +390,10 @@ async fn doctor(ctx: &Context) -> Result<Outcome, Failure> {
         settings.is_some(),
         match &settings {
             Some(s) => format!(
-                "{} account {:?} project {:?}",
+                "{}, account {}, project {}",
                 s.access_url.as_deref().unwrap_or("(default host)"),
-                s.account_id,
-                s.project_id
+                s.account_id.map_or("(from the URL)".to_string(), |a| a.to_string()),
+                s.project_id.map_or("(from the URL)".to_string(), |p| p.to_string())
             ),
             None => "run `model-sync configure`".into(),
         },

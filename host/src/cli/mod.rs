@@ -3,4 +3,5 @@
 pub mod args;
 pub mod commands;
 pub mod output;
+pub mod screen;
 pub mod state;

@@ -38,6 +38,96 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Whether stdout or stderr may be coloured: a terminal, and `NO_COLOR` unset or empty.
+fn color(stderr: bool) -> bool {
+    use std::io::IsTerminal;
+    let tty = if stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+    tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` in an ANSI colour (`31` red, `32` green, `33` yellow, `2` dim) when
+/// the stream may be coloured.
+fn paint(text: &str, code: &str, stderr: bool) -> String {
+    if color(stderr) { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+}
+
+/// A log level as stderr shows it (`warn` in yellow, `error` in red on a terminal).
+pub fn level_label(level: &str) -> String {
+    let padded = format!("{level:<5}");
+    match level {
+        "error" => paint(&padded, "31", true),
+        "warn" => paint(&padded, "33", true),
+        "debug" => paint(&padded, "2", true),
+        _ => padded,
+    }
+}
+
+/// `error:` as stderr shows it.
+pub fn error_label() -> String {
+    paint("error:", "31", true)
+}
+
+/// A sync's status as people read it (stdout is not coloured: what it
+/// prints passes [`printable`] whole).
+fn status_word(r: &api::SyncRecord, interrupted: bool) -> String {
+    if interrupted { "interrupted".to_string() } else { status_name(r.status).replace('_', " ") }
+}
+
+/// Past syncs as a table for people, newest first.
+pub fn syncs_table(records: &[(api::SyncRecord, bool)]) -> String {
+    if records.is_empty() {
+        return "no syncs yet: run `model-sync sync`\n".into();
+    }
+    let mut out = format!(
+        "{:>4}  {:<23}  {:<24}  {:>8}  {:>7}  {:>7}  {:<8}  {}\n",
+        "id", "status", "started", "duration", "models", "entries", "catalog", "changes"
+    );
+    for (r, interrupted) in records {
+        let count = |t: &str| r.counts.iter().filter(|c| c.resource_type.as_str() == t).map(|c| c.count).sum::<u32>();
+        let entries: u32 = r.counts.iter().map(|c| c.count).sum();
+        let status = status_word(r, *interrupted);
+        let changes = r.changes.map_or(String::new(), |c| {
+            format!("+{} -{} ~{} (since {})", c.added, c.removed, c.modified, c.previous_sync_id)
+        });
+        out.push_str(&format!(
+            "{:>4}  {status:<23}  {:<24}  {:>8}  {:>7}  {:>7}  {:<8}  {}\n",
+            r.id,
+            r.started_at,
+            duration(&r.started_at, r.finished_at.as_deref()),
+            count("model"),
+            entries,
+            if r.has_catalog { "kept" } else { "pruned" },
+            changes,
+        ));
+        if let Some(e) = &r.error {
+            let (kind, message) = model_sync_host::error::describe(e);
+            out.push_str(&format!("        {kind}: {}\n", message.lines().next().unwrap_or("")));
+        }
+    }
+    out
+}
+
+/// `2.4s`, `3m05s` between two RFC 3339 times; blank when unknown.
+fn duration(start: &str, end: Option<&str>) -> String {
+    let secs = |t: &str| -> Option<f64> {
+        let (date, time) = t.trim_end_matches('Z').split_once('T')?;
+        let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+        let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+        let mut hms = time.split(':');
+        let (h, min, s) =
+            (hms.next()?.parse::<f64>().ok()?, hms.next()?.parse::<f64>().ok()?, hms.next()?.parse::<f64>().ok()?);
+        // Days from the civil date (proleptic Gregorian), enough for a difference.
+        let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+        let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + day;
+        Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + s)
+    };
+    match (secs(start), end.and_then(secs)) {
+        (Some(a), Some(b)) if b >= a && b - a < 60.0 => format!("{:.1}s", b - a),
+        (Some(a), Some(b)) if b >= a => format!("{}m{:02}s", ((b - a) / 60.0) as u64, ((b - a) % 60.0) as u64),
+        _ => String::new(),
+    }
+}
+
 /// An error as `{"kind", "message"}`.
 pub fn error_json(kind: &str, message: &str) -> Value {
     json!({"kind": kind, "message": message})
@@ -202,7 +292,7 @@ pub fn connection_text(c: &api::Connection) -> String {
 
 /// A sync record for people.
 pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
-    let status = if interrupted { "interrupted".to_string() } else { status_name(r.status).replace('_', " ") };
+    let status = status_word(r, interrupted);
     let mut out = format!(
         "sync {} {} (by {}, {} → {})\n",
         r.id,

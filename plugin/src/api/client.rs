@@ -175,14 +175,15 @@ impl<'a> Client<'a> {
     }
 
     /// `GET .../runs/{run}/artifacts/{name}`: an artifact (of `step`, or of the
-    /// run's last step), handed to `read` as a stream; none when the run has no
-    /// such file.
+    /// run's last step), handed to `read` as a stream with its announced
+    /// length (a `Content-Length` that is a number; only for progress, never
+    /// trusted for sizes); none when the run has no such file.
     pub fn artifact<R>(
         &self,
         run: u64,
         name: &str,
         step: Option<u32>,
-        read: impl FnOnce(&mut dyn Read) -> Result<R>,
+        read: impl FnOnce(&mut dyn Read, Option<u64>) -> Result<R>,
     ) -> Result<Option<R>> {
         let mut path = self.v2(&format!("/runs/{run}/artifacts/{name}"));
         if let Some(step) = step {
@@ -192,7 +193,8 @@ impl<'a> Client<'a> {
         if response.status == 404 {
             return Ok(None);
         }
-        read(&mut response.body).map(Some)
+        let length = response.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        read(&mut response.body, length).map(Some)
     }
 
     /// `POST .../jobs/{job}/run/`: starts a run of `job`, once. `cause` is

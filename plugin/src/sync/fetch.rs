@@ -126,7 +126,7 @@ fn download<T: DeserializeOwned>(
 ) -> Result<Option<T>> {
     log.debug(&format!("downloading {name} of run {run_id}"));
     let label = format!("download {name}");
-    client.artifact(run_id, name, step, |body| {
-        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, None)))
+    client.artifact(run_id, name, step, |body, length| {
+        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, length)))
     })
 }

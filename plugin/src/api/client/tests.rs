@@ -133,14 +133,16 @@ fn a_post_is_sent_once_and_says_whether_it_may_have_arrived() {
 #[test]
 fn a_missing_artifact_is_none_and_a_present_one_is_streamed() {
     let h = Harness::default();
-    h.transport
-        .get("/api/v2/accounts/1/runs/5/artifacts/catalog.json", Reply::error(404, "No artifact"))
-        .get("/api/v2/accounts/1/runs/5/artifacts/run_results.json?step=3", Reply::json(200, json!({"x": 1})));
-    let read = |body: &mut dyn Read| {
+    h.transport.get("/api/v2/accounts/1/runs/5/artifacts/catalog.json", Reply::error(404, "No artifact")).get(
+        "/api/v2/accounts/1/runs/5/artifacts/run_results.json?step=3",
+        Reply::json(200, json!({"x": 1})).with_header("content-length", "7"),
+    );
+    let read = |body: &mut dyn Read, length: Option<u64>| {
         let mut s = String::new();
         body.read_to_string(&mut s).map_err(|e| Error::Other(e.to_string()))?;
-        Ok(s)
+        Ok((s, length))
     };
     assert_eq!(h.client().artifact(5, "catalog.json", None, read).expect("404 is none"), None);
-    assert_eq!(h.client().artifact(5, "run_results.json", Some(3), read).expect("read").as_deref(), Some(r#"{"x":1}"#));
+    let read_back = h.client().artifact(5, "run_results.json", Some(3), read).expect("read");
+    assert_eq!(read_back, Some((r#"{"x":1}"#.to_string(), Some(7))), "the body and its announced length");
 }
