@@ -476,9 +476,8 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         .await?;
     text.push_str("\n$ model-sync syncs\n");
     let records = session.list_syncs(Some(5)).await?;
-    for r in &records {
-        text.push_str(&output::record_text(r, false));
-    }
+    let rows: Vec<(api::SyncRecord, bool)> = records.iter().map(|r| (r.clone(), false)).collect();
+    text.push_str(&output::syncs_table(&rows));
     text.push_str(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
     Ok(Outcome::new(
         json!({

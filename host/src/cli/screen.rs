@@ -59,7 +59,10 @@ impl Screen {
 
     /// A line on stderr, above the bars.
     fn line(&self, text: &str) {
-        if self.bars_shown {
+        // Above the bars while there are some; plainly otherwise (indicatif
+        // prints a line without its break when no bar is drawn).
+        let bars_drawn = self.bars_shown && self.bars.lock().is_ok_and(|b| !b.is_empty());
+        if bars_drawn {
             let _ = self.multi.println(text);
         } else {
             eprintln!("{text}");
@@ -96,6 +99,11 @@ impl Screen {
         });
         if step.starts_with("download") {
             bar.set_position(done);
+            if total.is_some_and(|t| done >= t) {
+                // Done: the bar goes, and a later download of the same name gets a new one.
+                bar.finish_and_clear();
+                bars.remove(step);
+            }
         } else if let Some((_, state)) = step.split_once(": ") {
             // "waiting for run N: Running": the spinner says the run's status and the polls.
             bar.set_message(format!("{state} ({done} polls)"));

@@ -72,7 +72,7 @@ pub struct Counting<R, F> {
 const REPORT_EVERY: u64 = 1 << 20;
 
 impl<R: Read, F: FnMut(u64)> Counting<R, F> {
-    /// Wraps `inner`; `report` is called about every MiB.
+    /// Wraps `inner`; `report` is called about every MiB and at the end.
     pub fn new(inner: R, report: F) -> Self {
         Counting { inner, bytes: 0, report, next_report: REPORT_EVERY }
     }
@@ -82,9 +82,11 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;
-        if self.bytes >= self.next_report {
+        // About every MiB, and once at the end (so a bar reaches its total).
+        let at_end = n == 0 && !buf.is_empty() && self.next_report != u64::MAX;
+        if self.bytes >= self.next_report || at_end {
             (self.report)(self.bytes);
-            self.next_report = self.bytes + REPORT_EVERY;
+            self.next_report = if at_end { u64::MAX } else { self.bytes + REPORT_EVERY };
         }
         Ok(n)
     }
@@ -116,6 +118,19 @@ fn json_error(artifact: &str, e: serde_json::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_is_reported_about_every_mib_and_once_at_the_end() {
+        let body = vec![b' '; (5 << 20) / 2];
+        let mut seen = Vec::new();
+        let mut reader = Counting::new(&body[..], |n| seen.push(n));
+        std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(reader.read(&mut buf).unwrap(), 0, "reading past the end again reports nothing more");
+        drop(reader);
+        assert!(seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&((5 << 20) / 2)), "the last report is the whole size: {seen:?}");
+    }
 
     #[test]
     fn reads_schema_versions() {
