@@ -5,5 +5,5 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "sync-plugin",
     exports: { default: async },
-    additional_derives: [PartialEq],
+    additional_derives: [PartialEq, serde::Serialize],
 });

@@ -235,3 +235,21 @@ async fn a_catalog_can_be_read_in_pages_and_by_type() {
     assert!(models.nodes.iter().all(|n| n.resource_type == api::ResourceType::Model));
     assert!(matches!(session.get_catalog(999, 0, 10, None).await, Err(CallError::Plugin(api::Error::NotFound(_)))));
 }
+
+#[tokio::test]
+async fn records_and_catalog_entries_serialize_for_an_embedder() {
+    let bench = Bench::jaffle("sync-serialize");
+    let mut session = bench.configured().await;
+    let report = session.sync(&options()).await.expect("sync succeeds");
+    let record = serde_json::to_value(&report.sync).expect("a record serializes");
+    assert_eq!(record["id"], report.sync.id);
+    let nodes = serde_json::to_value(&report.catalog.nodes).expect("entries serialize");
+    let customers = nodes
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|n| n["unique_id"] == "model.jaffle_shop.customers")
+        .expect("customers");
+    assert!(customers["columns"].as_array().is_some_and(|c| !c.is_empty()), "{customers}");
+    assert_eq!(customers["resource_type"], "Model", "variants serialize by name");
+}

@@ -89,7 +89,7 @@ pub fn syncs_table(records: &[(api::SyncRecord, bool)]) -> String {
         let changes = r.changes.map_or(String::new(), |c| {
             format!("+{} -{} ~{} (since {})", c.added, c.removed, c.modified, c.previous_sync_id)
         });
-        out.push_str(&format!(
+        let row = format!(
             "{:>4}  {status:<23}  {:<24}  {:>8}  {:>7}  {:>7}  {:<8}  {}\n",
             r.id,
             r.started_at,
@@ -98,7 +98,9 @@ pub fn syncs_table(records: &[(api::SyncRecord, bool)]) -> String {
             entries,
             if r.has_catalog { "kept" } else { "pruned" },
             changes,
-        ));
+        );
+        out.push_str(row.trim_end());
+        out.push('\n');
         if let Some(e) = &r.error {
             let (kind, message) = model_sync_host::error::describe(e);
             out.push_str(&format!("        {kind}: {}\n", message.lines().next().unwrap_or("")));
