@@ -159,3 +159,65 @@ fn every_wit_item_is_documented_and_the_reference_page_is_current() {
     );
     assert!(page.contains("### func `trigger-sync`") && page.contains("### record `catalog-node`"));
 }
+
+/// A named type's shape: its kind and its fields or cases with their types.
+fn shape(resolve: &Resolve, def: &wit_parser::TypeDef) -> String {
+    let cases: Vec<String> = match &def.kind {
+        TypeDefKind::Record(r) => r.fields.iter().map(|f| format!("{}: {}", f.name, ty(resolve, &f.ty))).collect(),
+        TypeDefKind::Variant(v) => v
+            .cases
+            .iter()
+            .map(|c| format!("{}({})", c.name, c.ty.as_ref().map(|t| ty(resolve, t)).unwrap_or_default()))
+            .collect(),
+        TypeDefKind::Enum(e) => e.cases.iter().map(|c| c.name.clone()).collect(),
+        TypeDefKind::Type(t) => vec![ty(resolve, t)],
+        other => vec![other.as_str().to_string()],
+    };
+    format!("{} {{{}}}", def.kind.as_str(), cases.join(", "))
+}
+
+/// Every function and named type of an interface, as text.
+fn interface_text(resolve: &Resolve, id: wit_parser::InterfaceId) -> std::collections::BTreeSet<String> {
+    let iface = &resolve.interfaces[id];
+    let functions = iface.functions.values().map(|f| {
+        let params: Vec<String> = f.params.iter().map(|p| format!("{}: {}", p.name, ty(resolve, &p.ty))).collect();
+        format!(
+            "func {}({}) -> {}",
+            f.name,
+            params.join(", "),
+            f.result.as_ref().map_or("()".into(), |t| ty(resolve, t))
+        )
+    });
+    let types = iface.types.iter().map(|(name, id)| format!("type {name} = {}", shape(resolve, &resolve.types[*id])));
+    functions.chain(types).collect()
+}
+
+#[test]
+fn the_built_component_exports_exactly_the_published_interface() {
+    let wasm = model_sync_host::bundled::PLUGIN_WASM.expect("the host bundles the plugin");
+    let wit_component::DecodedWasm::Component(built, world) =
+        wit_component::decode(wasm).expect("the component decodes")
+    else {
+        panic!("the plugin is a component");
+    };
+    let world = &built.worlds[world];
+    let exports: Vec<String> = world.exports.keys().map(|k| built.name_world_key(k)).collect();
+    assert_eq!(exports, vec!["modelsync:plugin/model-sync@0.2.0"]);
+    let Some(WorldItem::Interface { id: exported, .. }) = world.exports.values().next() else {
+        panic!("an interface is exported");
+    };
+    let mut published = Resolve::default();
+    let (package, _) = published.push_dir(root().join("wit")).expect("the WIT parses");
+    let interface = published.packages[package].interfaces["model-sync"];
+    assert_eq!(interface_text(&built, *exported), interface_text(&published, interface));
+    // It asks for nothing beyond WASI's clocks, random, streams, CLI environment and outbound HTTP, and the host interface.
+    let imports: Vec<String> = world.imports.keys().map(|k| built.name_world_key(k)).collect();
+    for import in &imports {
+        let allowed = import.starts_with("modelsync:plugin/host@")
+            || ["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:http/"]
+                .iter()
+                .any(|p| import.starts_with(p));
+        assert!(allowed, "unexpected import {import} (all: {imports:?})");
+    }
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler")), "{imports:?}");
+}
