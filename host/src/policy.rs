@@ -46,6 +46,13 @@ impl Origin {
     /// The origin of a dbt Cloud access URL as a user gives it: a bare host
     /// (`ab123.us1.dbt.com`, https assumed) or any URL on it, such as one
     /// copied from the browser (its path is ignored).
+    ///
+    /// ```
+    /// use model_sync_host::Origin;
+    /// let o = Origin::from_access_url("ab123.us1.dbt.com/deploy/1/projects/2/jobs").unwrap();
+    /// assert_eq!(o.to_string(), "https://ab123.us1.dbt.com:443");
+    /// assert!(Origin::from_access_url("https://me:pw@ab123.us1.dbt.com").is_err(), "no userinfo");
+    /// ```
     pub fn from_access_url(input: &str) -> anyhow::Result<Self> {
         let input = input.trim();
         if input.contains("://") { Self::parse(input) } else { Self::parse(&format!("https://{input}")) }
@@ -146,6 +153,13 @@ impl SandboxPolicy {
     /// This policy, also allowing the origin of the access URL a user
     /// configured (see [`Origin::from_access_url`]). Plain http is allowed
     /// only when that origin is on loopback, as for a local emulator.
+    ///
+    /// ```
+    /// use model_sync_host::SandboxPolicy;
+    /// let p = SandboxPolicy::default().allowing_access_url("https://ab123.us1.dbt.com").unwrap();
+    /// assert_eq!(p.check(&"https://ab123.us1.dbt.com/api/v2/accounts/".parse().unwrap()), None);
+    /// assert!(p.check(&"https://example.com/".parse().unwrap()).is_some(), "anything else is refused");
+    /// ```
     pub fn allowing_access_url(mut self, access_url: &str) -> anyhow::Result<Self> {
         let origin = Origin::from_access_url(access_url)?;
         self.allow_http_loopback |= origin.scheme == "http" && origin.is_loopback();

@@ -5,6 +5,15 @@
 pub const REDACTED: &str = "<redacted>";
 
 /// Removes secrets (the API token) from text. Its `Debug` never shows them.
+///
+/// ```
+/// use model_sync_host::Redactor;
+/// let r = Redactor::new(["dbtc_secret_42".to_string()]);
+/// assert_eq!(r.redact("sent dbtc_secret_42"), "sent <redacted>");
+/// // Cut after redacting: no prefix of the secret survives the cut.
+/// assert_eq!(r.redact_cut("xx dbtc_secret_42", 6), "xx <re");
+/// assert!(!format!("{r:?}").contains("dbtc_secret_42"));
+/// ```
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,

@@ -5,6 +5,13 @@ use crate::bindings::exports::modelsync::plugin::model_sync as api;
 
 /// A dbt Cloud API token. `Debug` and `Display` print `<redacted>`; only
 /// [`ApiToken::expose`] gives the secret (for the one call that passes it on).
+///
+/// ```
+/// use model_sync_host::{ApiToken, ConnectionSettings};
+/// let s = ConnectionSettings { api_token: "dbtc_abc123456".into(), account_id: Some(1), ..Default::default() };
+/// assert!(!format!("{s:?}").contains("abc123456"));
+/// assert_eq!(s.api_token.expose(), "dbtc_abc123456");
+/// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiToken(String);
 
