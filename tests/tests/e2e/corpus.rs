@@ -5,7 +5,7 @@
 //! (`fixtures/corpus`); the full corpus (`../shared/dbt-artifacts/corpus`) is
 //! used as well when it is there.
 
-mod common;
+use crate::common;
 
 use common::SyncAndRead;
 

@@ -2,7 +2,7 @@
 //! (`tests/hostile`) tries to escape or exhaust its instance; each attempt is
 //! contained with a clear error, and the host then runs a normal sync.
 
-mod common;
+use crate::common;
 
 use common::SyncAndRead;
 

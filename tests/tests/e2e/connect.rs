@@ -1,6 +1,6 @@
 //! `configure` against the emulator, through the real component in the real host.
 
-mod common;
+use crate::common;
 
 use common::Bench;
 use dbt_cloud_emulator::world::ids;

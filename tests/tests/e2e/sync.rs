@@ -1,6 +1,6 @@
 //! `trigger-sync` and the history, through the real component in the real host.
 
-mod common;
+use crate::common;
 
 use common::SyncAndRead;
 

@@ -5,7 +5,7 @@
 //! The host is given no secrets here, so what is proved is the plugin's own
 //! scrubbing; the host's is proved with the hostile component.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! dbt Cloud as it really is: pagination, run selection, retries, trigger and
 //! wait, through the real component in the real host.
 
-mod common;
+use crate::common;
 
 use common::SyncAndRead;
 

@@ -2,7 +2,7 @@
 //! entity by entity, entries stored once, retention, and readers beside a
 //! writer of the same SQLite database.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

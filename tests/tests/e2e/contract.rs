@@ -3,7 +3,7 @@
 //! typed path parameters, declared and typed query parameters, and a request
 //! body with the required properties.
 
-mod common;
+use crate::common;
 
 use common::SyncAndRead;
 
