@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
                     println!("{}", cli::output::json_text(json, true));
                 }
             } else {
-                print!("{}", cli::output::printable(&outcome.text));
+                print!("{}", cli::output::styled(&outcome.text));
             }
             std::process::ExitCode::SUCCESS
         }

@@ -330,6 +330,7 @@ fn diff_and_prune_follow_the_json_contract() {
     let text = String::from_utf8_lossy(&model_sync(&dir, "", &["diff", "2"]).stdout).into_owned();
     assert!(text.contains("modified  model.jaffle_shop.orders") && text.contains("description"), "{text}");
     assert!(text.contains("removed   model.jaffle_shop.stg_supplies"), "{text}");
+    assert!(text.starts_with("sync 2 against sync 1: 0 added, 1 removed, 1 modified\n"), "{text}");
 
     let out = model_sync(&dir, "", &["--json", "prune", "--keep", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -458,6 +459,14 @@ fn verbosity_completions_and_no_colour_off_a_terminal() {
     assert!(header.contains("status") && header.contains("duration") && header.contains("changes"), "{text}");
     assert_eq!(lines.filter(|l| l.trim_start().starts_with(char::is_numeric)).count(), 3, "{text}");
     assert!(text.contains("+0 -0 ~0 (since 2)"), "{text}");
+    let shown = String::from_utf8_lossy(&model_sync(&dir, TOKEN, &["show", "1"]).stdout).into_owned();
+    let header = shown.lines().find(|l| l.trim_start().starts_with("type")).expect("a catalog header");
+    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["type", "relation", "columns", "last", "key"]);
+    let orders = shown.lines().find(|l| l.contains("\"main\".\"orders\"")).expect("the orders model");
+    assert_eq!(orders.split_whitespace().collect::<Vec<_>>()[2..], ["18", "success", "order_id"], "{shown}");
+    for text in [text.as_ref(), shown.as_str()] {
+        assert!(!text.contains(['\u{E000}', '\u{E001}']), "tone marks never leave: {text}");
+    }
 
     let completions = model_sync(&dir, TOKEN, &["completions", "bash"]);
     assert!(completions.status.success());

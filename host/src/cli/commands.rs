@@ -327,6 +327,7 @@ async fn show(ctx: &Context, id: u64, logs: bool) -> Result<Outcome, Failure> {
     }
     let mut text = output::record_text(&detail.sync, interrupted);
     if detail.sync.has_catalog {
+        text.push_str(&output::catalog_header());
         session
             .each_catalog_page(id, None, |nodes| {
                 text.push_str(&output::catalog_text(&nodes));
@@ -456,36 +457,42 @@ async fn demo(ctx: &Context) -> Result<Outcome, Failure> {
         dbt_cloud_emulator::world::ids::ACCOUNT,
         dbt_cloud_emulator::world::ids::PROJECT
     );
-    let mut text = format!(
-        "dbt Cloud emulator with the jaffle-shop project at {}\n\n$ model-sync configure --url {url}\n",
-        emulator.url()
-    );
+    // Each step is printed as it happens, between the log lines on stderr.
+    let say = |text: &str| {
+        if !ctx.json {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(output::styled(text).as_bytes()).and_then(|()| out.flush());
+        }
+    };
+    say(&format!("dbt Cloud emulator with the jaffle-shop project at {}\n\n", emulator.url()));
+    say(&format!("$ model-sync configure --url {url}\n"));
     let settings = StoredSettings { access_url: Some(url), ..Default::default() };
     let mut session = ctx.online_session(settings.access_url.as_deref(), &token).await?;
     let connection = session.configure(&api_settings(&settings, token.clone())).await?;
-    text.push_str(&output::connection_text(&connection));
-    text.push_str("\n$ model-sync sync\n");
+    say(&output::connection_text(&connection));
+    say("\n$ model-sync sync\n");
     let options = model_sync_host::sync_options("demo");
     let record = session.trigger_sync(&options).await?;
-    text.push_str(&output::record_text(&record, false));
+    say(&output::record_text(&record, false));
+    say(&output::catalog_header());
     session
         .each_catalog_page(record.id, None, |nodes| {
-            text.push_str(&output::catalog_text(&nodes));
+            say(&output::catalog_text(&nodes));
             true
         })
         .await?;
-    text.push_str("\n$ model-sync syncs\n");
+    say("\n$ model-sync syncs\n");
     let records = session.list_syncs(Some(5)).await?;
     let rows: Vec<(api::SyncRecord, bool)> = records.iter().map(|r| (r.clone(), false)).collect();
-    text.push_str(&output::syncs_table(&rows));
-    text.push_str(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
+    say(&output::syncs_table(&rows));
+    say(&format!("\nhistory kept in {}\n", ctx.state.root().display()));
     Ok(Outcome::new(
         json!({
             "connection": output::connection_json(&connection),
             "sync": output::record_json(&record, false),
             "syncs": records.iter().map(|r| output::record_json(r, false)).collect::<Vec<_>>(),
         }),
-        text,
+        String::new(),
     ))
 }
 

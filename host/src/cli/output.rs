@@ -31,10 +31,70 @@ pub fn json_text(value: &Value, pretty: bool) -> String {
 /// overrides, which names, messages and logs from dbt Cloud or a project may
 /// carry, dropped; line breaks stay.
 pub fn printable(text: &str) -> String {
+    clean(text, false)
+}
+
+/// What stdout prints for people: [`printable`], with the tones the tables
+/// marked ([`tone`]) in colour on a terminal without `NO_COLOR`, dropped
+/// otherwise.
+pub fn styled(text: &str) -> String {
+    render(text, color(false))
+}
+
+/// [`styled`] with colour `on` or off.
+fn render(text: &str, on: bool) -> String {
+    let text = clean(text, true);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            TONE_START => {
+                let code = match chars.next() {
+                    Some('g') => "32",
+                    Some('y') => "33",
+                    Some('r') => "31",
+                    _ => "2",
+                };
+                if on {
+                    out.push_str(&format!("\x1b[{code}m"));
+                }
+            }
+            TONE_END if on => out.push_str("\x1b[0m"),
+            TONE_END => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Opens a toned span (followed by one letter: `g`reen, `y`ellow, `r`ed,
+/// `d`im); private-use characters, so no terminal acts on them, and taken out
+/// of every value that comes from elsewhere ([`cell`]).
+const TONE_START: char = '\u{E000}';
+/// Closes a toned span.
+const TONE_END: char = '\u{E001}';
+
+/// `text` marked to be shown in a tone by [`styled`].
+fn tone(text: &str, tone: char) -> String {
+    format!("{TONE_START}{tone}{text}{TONE_END}")
+}
+
+/// A value from dbt Cloud, a project or the plugin as a table cell: printable
+/// and without tone marks of its own.
+fn cell(text: &str) -> String {
+    printable(text)
+}
+
+fn clean(text: &str, keep_tones: bool) -> String {
     redactor()
         .redact(text)
         .chars()
-        .filter(|&c| c == '\n' || !(c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')))
+        .filter(|&c| {
+            c == '\n'
+                || !(c.is_control()
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                    || (!keep_tones && matches!(c, TONE_START | TONE_END)))
+        })
         .collect()
 }
 
@@ -67,10 +127,32 @@ pub fn error_label() -> String {
     paint("error:", "31", true)
 }
 
-/// A sync's status as people read it (stdout is not coloured: what it
-/// prints passes [`printable`] whole).
+/// A sync's status as people read it.
 fn status_word(r: &api::SyncRecord, interrupted: bool) -> String {
     if interrupted { "interrupted".to_string() } else { status_name(r.status).replace('_', " ") }
+}
+
+/// The tone of a sync's status: green, yellow with warnings, red when it
+/// failed or was interrupted, dim while running.
+fn status_tone(r: &api::SyncRecord, interrupted: bool) -> char {
+    match r.status {
+        _ if interrupted => 'r',
+        api::SyncStatus::Succeeded => 'g',
+        api::SyncStatus::SucceededWithWarnings => 'y',
+        api::SyncStatus::Failed => 'r',
+        api::SyncStatus::Running => 'd',
+    }
+}
+
+/// The tone of a run, test or freshness outcome (`success`, `pass`, `warn`,
+/// `error`, `fail`, `runtime error`, ...).
+fn outcome_tone(status: &str) -> char {
+    match status {
+        "success" | "pass" => 'g',
+        "warn" => 'y',
+        "skipped" => 'd',
+        _ => 'r',
+    }
 }
 
 /// Past syncs as a table for people, newest first.
@@ -85,12 +167,12 @@ pub fn syncs_table(records: &[(api::SyncRecord, bool)]) -> String {
     for (r, interrupted) in records {
         let count = |t: &str| r.counts.iter().filter(|c| c.resource_type.as_str() == t).map(|c| c.count).sum::<u32>();
         let entries: u32 = r.counts.iter().map(|c| c.count).sum();
-        let status = status_word(r, *interrupted);
+        let status = tone(&format!("{:<23}", status_word(r, *interrupted)), status_tone(r, *interrupted));
         let changes = r.changes.map_or(String::new(), |c| {
             format!("+{} -{} ~{} (since {})", c.added, c.removed, c.modified, c.previous_sync_id)
         });
         let row = format!(
-            "{:>4}  {status:<23}  {:<24}  {:>8}  {:>7}  {:>7}  {:<8}  {}\n",
+            "{:>4}  {status}  {:<24}  {:>8}  {:>7}  {:>7}  {:<8}  {}\n",
             r.id,
             r.started_at,
             duration(&r.started_at, r.finished_at.as_deref()),
@@ -103,7 +185,7 @@ pub fn syncs_table(records: &[(api::SyncRecord, bool)]) -> String {
         out.push('\n');
         if let Some(e) = &r.error {
             let (kind, message) = model_sync_host::error::describe(e);
-            out.push_str(&format!("        {kind}: {}\n", message.lines().next().unwrap_or("")));
+            out.push_str(&format!("        {kind}: {}\n", cell(message.lines().next().unwrap_or(""))));
         }
     }
     out
@@ -223,12 +305,28 @@ pub fn changes_text(from: u64, to: u64, changes: &[api::EntityChange]) -> String
     if changes.is_empty() {
         return format!("sync {to}: nothing changed since {since}\n");
     }
-    let width = changes.iter().map(|c| c.unique_id.len()).max().unwrap_or(0).clamp(9, 70);
-    let mut out = format!("sync {to} against {since}: {} changed\n", changes.len());
+    let width = changes.iter().map(|c| c.unique_id.chars().count()).max().unwrap_or(0).clamp(9, 70);
+    let count = |kind: api::ChangeKind| changes.iter().filter(|c| c.kind == kind).count();
+    let mut out = format!(
+        "sync {to} against {since}: {} added, {} removed, {} modified\n",
+        count(api::ChangeKind::Added),
+        count(api::ChangeKind::Removed),
+        count(api::ChangeKind::Modified)
+    );
     out.push_str(&format!("  {:<8}  {:<width$}  {}\n", "change", "unique id", "what changed"));
     for c in changes {
         let facets: Vec<&str> = c.facets.iter().map(|f| f.as_str()).collect();
-        out.push_str(&format!("  {:<8}  {:<width$}  {}\n", c.kind.as_str(), c.unique_id, facets.join(", ")));
+        let kind_tone = match c.kind {
+            api::ChangeKind::Added => 'g',
+            api::ChangeKind::Removed => 'r',
+            api::ChangeKind::Modified => 'y',
+        };
+        out.push_str(&format!(
+            "  {}  {:<width$}  {}\n",
+            tone(&format!("{:<8}", c.kind.as_str()), kind_tone),
+            cell(&c.unique_id),
+            facets.join(", ")
+        ));
     }
     out
 }
@@ -334,23 +432,31 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
     out
 }
 
-/// Models, sources, seeds and snapshots for people: one line each with
-/// status, columns and key.
+/// Models, sources, seeds and snapshots for people: a table of one line each
+/// with the relation, columns, last status and key (the header is printed by
+/// [`catalog_header`], once for all pages).
 pub fn catalog_text(nodes: &[api::CatalogNode]) -> String {
     let mut out = String::new();
     for n in nodes.iter().filter(|n| matches!(n.resource_type.as_str(), "model" | "source" | "seed" | "snapshot")) {
         let status = n.last_run.as_ref().map(|o| o.status.as_str()).or(n.freshness.as_ref().map(|f| f.status.as_str()));
         let keys: Vec<&str> = n.columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
-        out.push_str(&format!(
-            "  {:<8} {:<45} {:>3} columns{}{}\n",
+        let status = status.map_or(format!("{:<9}", "-"), |s| tone(&format!("{:<9}", cell(s)), outcome_tone(s)));
+        let line = format!(
+            "  {:<8}  {:<45}  {:>7}  {status}  {}",
             n.resource_type.as_str(),
-            n.relation_name.as_deref().unwrap_or(&n.unique_id),
+            cell(n.relation_name.as_deref().unwrap_or(&n.unique_id)),
             n.columns.len(),
-            status.map(|s| format!(", last {s}")).unwrap_or_default(),
-            if keys.is_empty() { String::new() } else { format!(", key {}", keys.join("+")) }
-        ));
+            cell(&keys.join("+")),
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
+}
+
+/// The header of [`catalog_text`]'s table.
+pub fn catalog_header() -> String {
+    format!("  {:<8}  {:<45}  {:>7}  {:<9}  {}\n", "type", "relation", "columns", "last", "key")
 }
 
 #[cfg(test)]
@@ -363,5 +469,14 @@ mod tests {
             printable("shop\u{1b}[2J\u{7}\r name\u{202E}lmth.exe\nnext\tline"),
             "shop[2J namelmth.exe\nnextline"
         );
+    }
+
+    #[test]
+    fn tones_are_colours_on_a_terminal_and_nothing_elsewhere() {
+        let text = format!("{} {}\n", tone("failed", 'r'), cell("name\u{E000}g\u{1b}[1m"));
+        assert_eq!(render(&text, true), "\x1b[31mfailed\x1b[0m nameg[1m\n");
+        assert_eq!(render(&text, false), "failed nameg[1m\n");
+        // Without rendering, a mark is dropped and its tone letter stays visible.
+        assert_eq!(printable(&text), "rfailed nameg[1m\n");
     }
 }

@@ -60,13 +60,14 @@ impl Metadata {
 }
 
 /// A reader that counts the bytes read through it and reports the count
-/// about every MiB (for download progress).
+/// about every MiB, or every 1% of a known length (for download progress).
 pub struct Counting<R, F> {
     inner: R,
     /// Bytes read so far.
     pub bytes: u64,
     report: F,
     next_report: u64,
+    every: u64,
 }
 
 const REPORT_EVERY: u64 = 1 << 20;
@@ -74,7 +75,18 @@ const REPORT_EVERY: u64 = 1 << 20;
 impl<R: Read, F: FnMut(u64)> Counting<R, F> {
     /// Wraps `inner`; `report` is called about every MiB and at the end.
     pub fn new(inner: R, report: F) -> Self {
-        Counting { inner, bytes: 0, report, next_report: REPORT_EVERY }
+        Counting { inner, bytes: 0, report, next_report: REPORT_EVERY, every: REPORT_EVERY }
+    }
+
+    /// Reports about every 1% of `length` instead (at least every 64 KiB,
+    /// at most every MiB), so that a bar moves smoothly on small files and
+    /// a huge one costs at most a few thousand reports.
+    pub fn of_length(mut self, length: Option<u64>) -> Self {
+        if let Some(length) = length {
+            self.every = (length / 100).clamp(64 << 10, REPORT_EVERY);
+            self.next_report = self.every;
+        }
+        self
     }
 }
 
@@ -86,7 +98,7 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
         let at_end = n == 0 && !buf.is_empty() && self.next_report != u64::MAX;
         if self.bytes >= self.next_report || at_end {
             (self.report)(self.bytes);
-            self.next_report = if at_end { u64::MAX } else { self.bytes + REPORT_EVERY };
+            self.next_report = if at_end { u64::MAX } else { self.bytes.saturating_add(self.every) };
         }
         Ok(n)
     }
@@ -118,6 +130,21 @@ fn json_error(artifact: &str, e: serde_json::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_known_length_is_reported_about_every_percent() {
+        let body = vec![b' '; 10 << 20];
+        let seen = std::cell::RefCell::new(Vec::new());
+        let reader = Counting::new(&body[..], |n| seen.borrow_mut().push(n)).of_length(Some(10 << 20));
+        std::io::copy(&mut BufReader::with_capacity(8 << 10, reader), &mut std::io::sink()).unwrap();
+        let count = seen.borrow().len();
+        assert!((95..=102).contains(&count), "{count} reports for 100 percent");
+        let small = vec![b' '; 200 << 10];
+        let seen = std::cell::RefCell::new(Vec::new());
+        let reader = Counting::new(&small[..], |n| seen.borrow_mut().push(n)).of_length(Some(200 << 10));
+        std::io::copy(&mut BufReader::with_capacity(8 << 10, reader), &mut std::io::sink()).unwrap();
+        assert_eq!(seen.borrow().len(), 4, "every 64 KiB and at the end: {:?}", seen.borrow());
+    }
 
     #[test]
     fn progress_is_reported_about_every_mib_and_once_at_the_end() {

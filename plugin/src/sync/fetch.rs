@@ -127,6 +127,6 @@ fn download<T: DeserializeOwned>(
     log.debug(&format!("downloading {name} of run {run_id}"));
     let label = format!("download {name}");
     client.artifact(run_id, name, step, |body, length| {
-        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, length)))
+        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, length)).of_length(length))
     })
 }

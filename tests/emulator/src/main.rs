@@ -2,9 +2,18 @@
 //! a process of its own, for tests in other languages (the Node.js host's).
 //! Prints one JSON line (`url`, `token`, `account_id`, `project_id`,
 //! `docs_url`) and serves until its standard input closes.
+//!
+//! Lines on standard input change the project as a new dbt run would:
+//! `artifact NAME PATH` serves the file at `PATH` as artifact `NAME` (such as
+//! `manifest.json`) of the documentation job's latest run; `slow TEXT SECONDS`
+//! serves the next response whose path contains `TEXT` in 50 pieces over
+//! about `SECONDS` (to watch a download's progress); each line is answered
+//! `ok` or `error: ...` on standard output.
 
 use dbt_cloud_emulator::world::ids;
-use dbt_cloud_emulator::{Emulator, World};
+use std::time::Duration;
+
+use dbt_cloud_emulator::{Emulator, FaultKind, World};
 
 fn main() -> std::process::ExitCode {
     let port = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -26,6 +35,39 @@ fn main() -> std::process::ExitCode {
     });
     println!("{ready}");
     // Serve until whoever started us closes our stdin (or dies).
-    let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+    for line in std::io::stdin().lines() {
+        let Ok(line) = line else { break };
+        match command(&emulator, &line) {
+            Ok(()) => println!("ok"),
+            Err(e) => println!("error: {e}"),
+        }
+    }
     std::process::ExitCode::SUCCESS
+}
+
+/// Carries out one line of standard input.
+fn command(emulator: &Emulator, line: &str) -> Result<(), String> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("artifact"), Some(name), Some(path)) => {
+            let body = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+            emulator.with_world(|w| {
+                let run = w.runs.iter_mut().find(|r| r.id == ids::DOCS_RUN).ok_or("the docs run is gone")?;
+                // A run keeps an artifact once per step that wrote it.
+                let mut found = false;
+                for artifact in run.artifacts.iter_mut().filter(|a| a.name == name) {
+                    artifact.body = std::sync::Arc::new(body.clone());
+                    found = true;
+                }
+                if found { Ok(()) } else { Err(format!("the docs run has no artifact {name}")) }
+            })
+        }
+        (Some("slow"), Some(path), Some(seconds)) => {
+            let seconds: f64 = seconds.parse().map_err(|_| format!("{seconds:?} is not a number of seconds"))?;
+            let pause = Duration::try_from_secs_f64(seconds / 50.0).map_err(|e| format!("{seconds} seconds: {e}"))?;
+            emulator.fault(path, 1, FaultKind::Slow { pieces: 50, pause });
+            Ok(())
+        }
+        _ => Err(format!("unknown command {line:?}: expected `artifact NAME PATH` or `slow TEXT SECONDS`")),
+    }
 }
