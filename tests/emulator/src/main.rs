@@ -7,7 +7,8 @@
 //! `artifact NAME PATH` serves the file at `PATH` as artifact `NAME` (such as
 //! `manifest.json`) of the documentation job's latest run; `slow TEXT SECONDS`
 //! serves the next response whose path contains `TEXT` in 50 pieces over
-//! about `SECONDS` (to watch a download's progress); each line is answered
+//! about `SECONDS` (to watch a download's progress); `polls N` makes a
+//! triggered run finish after `N` polls (to watch a wait); each line is answered
 //! `ok` or `error: ...` on standard output.
 
 use dbt_cloud_emulator::world::ids;
@@ -68,6 +69,11 @@ fn command(emulator: &Emulator, line: &str) -> Result<(), String> {
             emulator.fault(path, 1, FaultKind::Slow { pieces: 50, pause });
             Ok(())
         }
-        _ => Err(format!("unknown command {line:?}: expected `artifact NAME PATH` or `slow TEXT SECONDS`")),
+        (Some("polls"), Some(n), None) => {
+            let n: u32 = n.parse().map_err(|_| format!("{n:?} is not a number of polls"))?;
+            emulator.with_world(|w| w.polls_until_done = n);
+            Ok(())
+        }
+        _ => Err(format!("unknown command {line:?}: expected `artifact NAME PATH`, `slow TEXT SECONDS` or `polls N`")),
     }
 }

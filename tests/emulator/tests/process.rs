@@ -72,6 +72,8 @@ fn a_new_artifact_is_served_and_every_command_is_answered() {
     assert!(emulator.say("artifact nothing.json /nonexistent").starts_with("error: reading /nonexistent"));
     assert_eq!(emulator.say("slow manifest.json 0.5"), "ok");
     assert!(emulator.say("slow manifest.json soon").starts_with("error:"));
+    assert_eq!(emulator.say("polls 3"), "ok");
+    assert!(emulator.say("polls -1").starts_with("error:"));
     assert!(emulator.say("shutdown").starts_with("error: unknown command"));
 
     drop(emulator.stdin.take());
