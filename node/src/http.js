@@ -2,9 +2,11 @@
 // Rust host's policy. A request goes out only to an allowed origin (exact
 // scheme, host and port), plain http only to loopback and only when allowed,
 // with its timeouts clamped to the policy's; anything else is refused with
-// `HTTP-request-denied` before a connection is opened.
+// `HTTP-request-denied` before a connection is opened. The response bytes an
+// instance receives are counted: past `maxResponseBytes`, reading a body
+// fails, as in the Rust host.
 
-import { http as shim } from "@bytecodealliance/preview2-shim";
+import { http as shim, io } from "@bytecodealliance/preview2-shim";
 
 const NS = 1_000_000n;
 
@@ -15,6 +17,7 @@ export const DEFAULT_POLICY = {
   connectTimeoutMs: 15_000,
   firstByteTimeoutMs: 120_000,
   betweenBytesTimeoutMs: 60_000,
+  maxResponseBytes: 4 * 2 ** 30,
 };
 
 /** Whether `host` is the local machine: `localhost`, an IPv4 address in 127.0.0.0/8 or `::1`. */
@@ -74,8 +77,49 @@ function clamp(asked, capMs) {
   return asked === undefined || asked > cap ? cap : asked;
 }
 
-/** The `wasi:http/outgoing-handler` import under `policy`; `onDenied` hears each refusal. */
-export function sandboxedOutgoingHandler(policy, onDenied) {
+/**
+ * `future` (a `future-incoming-response`) whose response body counts what it
+ * reads into `budget.used` and fails past `budget.max`. The shim's own
+ * resources are kept (jco recognises them), with their methods wrapped.
+ */
+function counted(future, budget, onLimit) {
+  const wrap = (object, method, after) => {
+    const original = object[method].bind(object);
+    object[method] = (...args) => after(original(...args));
+  };
+  const count = (bytes) => {
+    budget.used += bytes.length;
+    if (budget.used > budget.max) {
+      onLimit(budget.max);
+      // As wasmtime reports it: the error code `HTTP-response-body-size`.
+      const error = new io.error.Error({ tag: "HTTP-response-body-size", val: BigInt(budget.max) });
+      error.message = `the response bytes of this instance passed the sandbox's cap of ${budget.max} (setting maxResponseBytes)`;
+      throw { tag: "last-operation-failed", val: error };
+    }
+    return bytes;
+  };
+  wrap(future, "get", (ret) => {
+    if (ret?.tag === "ok" && ret.val?.tag === "ok") {
+      wrap(ret.val.val, "consume", (body) => {
+        wrap(body, "stream", (stream) => {
+          wrap(stream, "read", count);
+          wrap(stream, "blockingRead", count);
+          return stream;
+        });
+        return body;
+      });
+    }
+    return ret;
+  });
+  return future;
+}
+
+/**
+ * The `wasi:http/outgoing-handler` import under `policy`; `onDenied` hears
+ * each refusal, `onLimit` the response cap when it is reached.
+ */
+export function sandboxedOutgoingHandler(policy, onDenied, onLimit = () => {}) {
+  const budget = { used: 0, max: policy.maxResponseBytes };
   return {
     handle(request, options) {
       const scheme = request.scheme();
@@ -90,7 +134,7 @@ export function sandboxedOutgoingHandler(policy, onDenied) {
       clamped.setConnectTimeout(clamp(options?.connectTimeout(), policy.connectTimeoutMs));
       clamped.setFirstByteTimeout(clamp(options?.firstByteTimeout(), policy.firstByteTimeoutMs));
       clamped.setBetweenBytesTimeout(clamp(options?.betweenBytesTimeout(), policy.betweenBytesTimeoutMs));
-      return shim.outgoingHandler.handle(request, clamped);
+      return counted(shim.outgoingHandler.handle(request, clamped), budget, onLimit);
     },
   };
 }

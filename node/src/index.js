@@ -65,12 +65,17 @@ export async function instantiate({ policy = DEFAULT_POLICY, store, onEvent = ()
   const onDenied = (line) => {
     if (++denials <= limits.maxDenialLines) onEvent({ type: "denied", message: redact(known, line, 4096) });
   };
+  let capReached = false;
+  const onResponseCap = (max) => {
+    if (!capReached) onEvent({ type: "limit", limit: `${max} response bytes (maxResponseBytes)` });
+    capReached = true;
+  };
   const imports = {
     "modelsync:plugin/host": createHost({ store, onEvent, secrets: known, limits }),
     ...sandboxedCli(),
     "wasi:clocks/monotonic-clock": clocks.monotonicClock,
     "wasi:clocks/wall-clock": clocks.wallClock,
-    "wasi:http/outgoing-handler": sandboxedOutgoingHandler({ ...DEFAULT_POLICY, ...policy }, onDenied),
+    "wasi:http/outgoing-handler": sandboxedOutgoingHandler({ ...DEFAULT_POLICY, ...policy }, onDenied, onResponseCap),
     "wasi:http/types": http.types,
     "wasi:io/error": io.error,
     "wasi:io/poll": io.poll,

@@ -56,3 +56,19 @@ test("an instance syncs within its policy, and a second instance reads the histo
   assert.deepEqual(reader.listSyncs(undefined).map((r) => Number(r.id)), [2, 1]);
   assert.equal(reader.readCatalog(2).length, reader.readCatalog(1).length);
 });
+
+test("the response bytes an instance receives are capped as in the Rust host", async () => {
+  const events = [];
+  const policy = { ...allowingAccessUrl(DEFAULT_POLICY, emulator.docs_url), maxResponseBytes: 200_000 };
+  const plugin = await instantiate({ policy, store: new FileStore(join(stateDir(), "history.jsonl")), onEvent: (e) => events.push(e) });
+  plugin.configure({ apiToken: emulator.token, accessUrl: emulator.docs_url });
+  assert.throws(() => plugin.triggerSync(syncOptions("node-test")), (e) => {
+    assert.equal(e.kind, "network");
+    assert.match(e.message, /exceeds the host's limit on response bytes/);
+    return true;
+  });
+  const limits = events.filter((e) => e.type === "limit");
+  assert.deepEqual(limits.map((e) => e.limit), ["200000 response bytes (maxResponseBytes)"]);
+  const history = plugin.listSyncs(undefined);
+  assert.equal(history[0].status, "failed", "the failed sync is recorded");
+});
