@@ -116,6 +116,8 @@ impl api::Facet {
             api::Facet::TestOutcomes => "test_outcomes",
             api::Facet::Freshness => "freshness",
             api::Facet::Stats => "stats",
+            api::Facet::Governance => "governance",
+            api::Facet::Semantics => "semantics",
         }
     }
 }

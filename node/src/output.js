@@ -13,6 +13,20 @@ export function dbtName(v, special = {}) {
 
 const num = (v) => (v === undefined || v === null ? null : Number(v));
 
+/** A WIT record as the CLI's JSON has it: camelCase keys in snake_case, absent options as null. */
+function snake(v) {
+  if (v === undefined || v === null) return null;
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v)) return v.map(snake);
+  if (typeof v !== "object") return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(x)]));
+}
+
+/** A `semantics` variant as `{kind: 'metric' | 'semantic_model' | 'saved_query', ...its fields}`, as the Rust CLI prints it. */
+function semanticsJson(s) {
+  return s ? { kind: dbtName(s.tag), ...snake(s.val) } : null;
+}
+
 /** Text without terminal control characters or bidirectional overrides (line breaks stay). */
 export function printable(text) {
   // eslint-disable-next-line no-control-regex
@@ -77,6 +91,9 @@ export function nodeJson(n) {
       test_id: t.testId, test_name: t.testName, column: t.column ?? null,
       status: t.status ? dbtName(t.status, RUN_STATUS) : null, failures: num(t.failures),
     })),
+    governance: snake(n.governance),
+    semantics: semanticsJson(n.semantics),
+    explorer_url: n.explorerUrl ?? null,
   };
 }
 

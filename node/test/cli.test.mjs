@@ -44,6 +44,16 @@ test("configure, sync, syncs and show follow the JSON contract, across processes
   assert.equal(detail.catalog.nodes.length, total);
   const customers = detail.catalog.nodes.find((n) => n.unique_id === "model.jaffle_shop.customers");
   assert.ok(customers.columns.some((col) => col.name === "customer_id" && col.primary_key));
+  assert.equal(customers.governance.access, "protected");
+  assert.equal(customers.governance.contract_enforced, false);
+  assert.match(customers.explorer_url, /\/explore\/\d+\/projects\/\d+\/environments\/\d+\/details\/model\.jaffle_shop\.customers$/);
+  const ratio = detail.catalog.nodes.find((n) => n.unique_id === "metric.jaffle_shop.food_revenue_pct");
+  assert.equal(ratio.semantics.kind, "metric");
+  assert.equal(ratio.semantics.metric_type, "ratio");
+  assert.deepEqual(ratio.semantics.inputs.map((i) => [i.name, i.role, i.alias]), [["food_revenue", "numerator", null], ["revenue", "denominator", null]]);
+  const model = detail.catalog.nodes.find((n) => n.unique_id === "semantic_model.jaffle_shop.orders");
+  assert.equal(model.semantics.kind, "semantic_model");
+  assert.equal(model.semantics.default_time_dimension, "ordered_at");
   assert.ok(detail.log.some((l) => l.includes("sync 1 finished")));
 
   // The token is in no output and no file; the files are the owner's only.

@@ -3,7 +3,7 @@
 //! Everything but the WIT glue (`component`, compiled for wasm32 only) is plain
 //! Rust that builds and tests natively. Modules, lowest first: `error`, `time`,
 //! `token`, `log`, `http`; `settings`; `api` (the dbt Cloud client);
-//! `purpose`; `artifacts`, `catalog`, `history`; `runs`, `connect`, `trigger`;
+//! `purpose`, `explorer`; `artifacts`, `catalog`, `history`; `runs`, `connect`, `trigger`;
 //! `sync`; `component`.
 #![deny(missing_docs)]
 
@@ -12,6 +12,7 @@ pub mod artifacts;
 pub mod catalog;
 pub mod connect;
 pub mod error;
+pub mod explorer;
 pub mod history;
 pub mod http;
 pub mod log;

@@ -277,7 +277,25 @@ pub fn node_json(n: &api::CatalogNode) -> Value {
             "test_id": t.test_id, "test_name": t.test_name, "column": t.column,
             "status": t.status.as_ref().map(|s| s.as_str()), "failures": t.failures,
         })).collect::<Vec<_>>(),
+        "governance": n.governance.as_ref().map(|g| serde_json::to_value(g).unwrap_or(Value::Null)),
+        "semantics": n.semantics.as_ref().map(semantics_json),
+        "explorer_url": n.explorer_url,
     })
+}
+
+/// A semantic-layer definition as `{"kind": "metric" | "semantic_model" |
+/// "saved_query", ...its fields}`.
+fn semantics_json(s: &api::Semantics) -> Value {
+    let (kind, fields) = match s {
+        api::Semantics::SemanticModel(m) => ("semantic_model", serde_json::to_value(m)),
+        api::Semantics::Metric(m) => ("metric", serde_json::to_value(m)),
+        api::Semantics::SavedQuery(q) => ("saved_query", serde_json::to_value(q)),
+    };
+    let mut doc = json!({"kind": kind});
+    if let (Value::Object(doc), Ok(Value::Object(fields))) = (&mut doc, fields) {
+        doc.extend(fields);
+    }
+    doc
 }
 
 /// The changes from sync `from` to `to`, in the shape DESIGN.md gives.

@@ -67,6 +67,21 @@ pub struct Manifest<C: CodePolicy = KeepCode> {
     /// Unit tests (v12+).
     #[serde(default, deserialize_with = "lenient::map_values")]
     pub unit_tests: Vec<Resource<C>>,
+    /// Groups (v9+): who owns which models. Not catalog entries: their
+    /// owners go into the governance of the groups' models.
+    #[serde(default, deserialize_with = "lenient::map_values")]
+    pub groups: Vec<Group>,
+}
+
+/// A group of models with an owner.
+#[derive(Debug, Default, Deserialize)]
+pub struct Group {
+    /// The group's name, as models name it.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    /// Its owner.
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 impl<C: CodePolicy> Manifest<C> {
@@ -171,6 +186,58 @@ pub struct Resource<C: CodePolicy = KeepCode> {
     /// Semantic models: the relation they read.
     #[serde(default)]
     pub node_relation: Option<NodeRelation>,
+    /// Models (v9+): this version of a versioned model.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub version: Option<String>,
+    /// Models (v9+): the version a ref without one resolves to.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub latest_version: Option<String>,
+    /// Models (v9+): `private`, `protected` or `public`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub access: Option<String>,
+    /// Models and others (v9+): the group's name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub group: Option<String>,
+    /// Models (v10+): when the model is deprecated.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub deprecation_date: Option<String>,
+    /// Metrics: `simple`, `ratio`... (older: `count`, `sum`, `expression`).
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
+    pub kind: Option<String>,
+    /// Metrics before v10: how the metric is calculated.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub calculation_method: Option<String>,
+    /// Metrics before v10: the expression.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub expression: Option<String>,
+    /// Metrics before v8: the column or expression aggregated.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub sql: Option<String>,
+    /// Semantic models: entities (the semantic layer's parts are kept as
+    /// JSON, because every dbt version shapes them differently).
+    #[serde(default)]
+    pub entities: Option<serde_json::Value>,
+    /// Semantic models: dimensions.
+    #[serde(default)]
+    pub dimensions: Option<serde_json::Value>,
+    /// Semantic models: measures.
+    #[serde(default)]
+    pub measures: Option<serde_json::Value>,
+    /// Semantic models: defaults (`agg_time_dimension`).
+    #[serde(default)]
+    pub defaults: Option<serde_json::Value>,
+    /// Metrics: their parameters by type.
+    #[serde(default)]
+    pub type_params: Option<serde_json::Value>,
+    /// Metrics: the filter (text before v10, `where_filters` since).
+    #[serde(default)]
+    pub filter: Option<serde_json::Value>,
+    /// Saved queries: metrics, group-by, where.
+    #[serde(default)]
+    pub query_params: Option<serde_json::Value>,
+    /// Saved queries: exports.
+    #[serde(default)]
+    pub exports: Option<serde_json::Value>,
     /// Which [`CodePolicy`] read the SQL fields.
     #[serde(skip)]
     pub code_policy: PhantomData<C>,
@@ -191,6 +258,15 @@ pub struct Config {
     /// Test severity.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub severity: Option<String>,
+    /// Models (v9+): the contract, of which `enforced` matters.
+    #[serde(default)]
+    pub contract: Option<serde_json::Value>,
+    /// Models before v9 wrote access and group in config too.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub access: Option<String>,
+    /// See `access`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub group: Option<String>,
 }
 
 /// A documented column.
@@ -219,6 +295,18 @@ pub struct Constraint {
     /// For model-level constraints: the columns.
     #[serde(default, deserialize_with = "lenient::string_list")]
     pub columns: Vec<String>,
+    /// The constraint's name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    /// `check` and `custom`: the expression.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub expression: Option<String>,
+    /// Foreign keys: what is referenced.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub to: Option<String>,
+    /// Foreign keys: the referenced columns.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub to_columns: Vec<String>,
 }
 
 /// `depends_on`.

@@ -240,6 +240,9 @@ impl From<Node> for wit::CatalogNode {
             freshness: n.freshness.map(Into::into),
             stats: n.stats.into_iter().map(Into::into).collect(),
             test_outcomes: n.test_outcomes.into_iter().map(Into::into).collect(),
+            governance: n.governance.map(Into::into),
+            semantics: n.semantics.map(Into::into),
+            explorer_url: n.explorer_url,
         }
     }
 }
@@ -354,6 +357,8 @@ impl From<Facet> for wit::Facet {
             Facet::TestOutcomes => Self::TestOutcomes,
             Facet::Freshness => Self::Freshness,
             Facet::Stats => Self::Stats,
+            Facet::Governance => Self::Governance,
+            Facet::Semantics => Self::Semantics,
         }
     }
 }

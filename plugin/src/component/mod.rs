@@ -2,10 +2,12 @@
 //! modules beneath, over the host's services and `wasi:http`.
 //!
 //! `wit` holds the generated bindings and is private to this module;
-//! `convert` turns WIT values into Rust ones and back; `services` adapts the
+//! `convert` turns WIT values into Rust ones and back (`definitions`: a
+//! model's governance and the semantic layer); `services` adapts the
 //! host's log and store; `transport` is the HTTP client.
 
 mod convert;
+mod definitions;
 mod services;
 mod transport;
 mod wit;

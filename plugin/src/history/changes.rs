@@ -14,7 +14,7 @@ use crate::error::Result;
 /// A part of a catalog entry that can change (the WIT `facet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Facet {
-    /// Name, package, file, database, schema, relation.
+    /// Name, package, file, database, schema, relation, Explorer page.
     Location,
     /// The description.
     Description,
@@ -36,6 +36,10 @@ pub enum Facet {
     Freshness,
     /// Warehouse statistics.
     Stats,
+    /// Version, access, group, contract, constraints, deprecation.
+    Governance,
+    /// A semantic model's, metric's or saved query's definition.
+    Semantics,
 }
 
 impl Facet {
@@ -53,6 +57,8 @@ impl Facet {
             Facet::TestOutcomes => "test_outcomes",
             Facet::Freshness => "freshness",
             Facet::Stats => "stats",
+            Facet::Governance => "governance",
+            Facet::Semantics => "semantics",
         }
     }
 }
@@ -63,8 +69,23 @@ pub fn facets(old: &Node, new: &Node) -> Vec<Facet> {
     let checks = [
         (
             Facet::Location,
-            (&old.name, &old.package_name, &old.path, &old.database, &old.schema, &old.relation_name)
-                != (&new.name, &new.package_name, &new.path, &new.database, &new.schema, &new.relation_name),
+            (
+                &old.name,
+                &old.package_name,
+                &old.path,
+                &old.database,
+                &old.schema,
+                &old.relation_name,
+                &old.explorer_url,
+            ) != (
+                &new.name,
+                &new.package_name,
+                &new.path,
+                &new.database,
+                &new.schema,
+                &new.relation_name,
+                &new.explorer_url,
+            ),
         ),
         (Facet::Description, old.description != new.description),
         (
@@ -84,6 +105,8 @@ pub fn facets(old: &Node, new: &Node) -> Vec<Facet> {
         (Facet::TestOutcomes, old.test_outcomes != new.test_outcomes),
         (Facet::Freshness, old.freshness != new.freshness),
         (Facet::Stats, old.stats != new.stats),
+        (Facet::Governance, old.governance != new.governance),
+        (Facet::Semantics, old.semantics != new.semantics),
     ];
     checks.into_iter().filter(|(_, changed)| *changed).map(|(f, _)| f).collect()
 }

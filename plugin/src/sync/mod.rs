@@ -12,6 +12,7 @@ use crate::artifacts::manifest::{CodePolicy, KeepCode, SkipCode};
 use crate::catalog::{self, Catalog};
 use crate::connect::Connection;
 use crate::error::Result;
+use crate::explorer::Explorer;
 use crate::history::{ChangeSummary, History, Root, SyncRecord, SyncStatus, changes};
 use crate::log::{Level, Logger};
 use crate::time;
@@ -112,9 +113,9 @@ fn perform(
         return Ok(root.clone());
     }
     let catalog = if options.exclude_code {
-        fetch_and_build::<SkipCode>(client, &chosen, notes, record, log)?
+        fetch_and_build::<SkipCode>(client, connection, &chosen, notes, record, log)?
     } else {
-        fetch_and_build::<KeepCode>(client, &chosen, notes, record, log)?
+        fetch_and_build::<KeepCode>(client, connection, &chosen, notes, record, log)?
     };
     record.counts = catalog.counts();
     let mut known = match &previous_root {
@@ -133,9 +134,11 @@ fn perform(
     Ok(root)
 }
 
-/// Downloads and parses the chosen runs' artifacts and builds the catalog.
+/// Downloads and parses the chosen runs' artifacts and builds the catalog,
+/// each entry linked to its page in dbt Explorer.
 fn fetch_and_build<C: CodePolicy>(
     client: &Client,
+    connection: &Connection,
     chosen: &ChosenRuns,
     notes: &mut Notes,
     record: &mut SyncRecord,
@@ -143,7 +146,15 @@ fn fetch_and_build<C: CodePolicy>(
 ) -> Result<Catalog> {
     let fetched = fetch::fetch::<C>(client, chosen, notes, log)?;
     record.runs = fetched.runs;
-    Ok(catalog::build(fetched.manifest, fetched.inputs))
+    let mut catalog = catalog::build(fetched.manifest, fetched.inputs);
+    let explorer = Explorer {
+        base_url: connection.api_base_url.clone(),
+        account_id: connection.account.id,
+        project_id: connection.project.id,
+        environment_id: connection.docs_job.as_ref().and_then(|j| j.job.environment_id),
+    };
+    catalog.link(&explorer);
+    Ok(catalog)
 }
 
 #[cfg(test)]

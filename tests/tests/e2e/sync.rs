@@ -25,6 +25,40 @@ async fn a_sync_catalogs_every_resource_of_the_manifest() {
 }
 
 #[tokio::test]
+async fn governance_the_semantic_layer_and_explorer_links_cross_the_boundary() {
+    let bench = Bench::jaffle("sync-semantics");
+    let mut session = bench.configured().await;
+    let report = session.sync(&options()).await.expect("sync succeeds");
+    let node = |id: &str| report.catalog.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"));
+    let customers = node("model.jaffle_shop.customers");
+    let governance = customers.governance.as_ref().expect("models are governed in dbt 1.11");
+    assert_eq!((governance.access.as_deref(), governance.contract_enforced), (Some("protected"), false));
+    let explorer = format!("{}/explore/{}/projects/{}/environments/", bench.emulator.url(), ids::ACCOUNT, ids::PROJECT);
+    let link = customers.explorer_url.as_deref().expect("a link to Explorer");
+    assert!(link.starts_with(&explorer) && link.ends_with("/details/model.jaffle_shop.customers"), "{link}");
+    let Some(api::Semantics::Metric(ratio)) = &node("metric.jaffle_shop.food_revenue_pct").semantics else {
+        panic!("a metric definition")
+    };
+    assert_eq!(ratio.metric_type, "ratio");
+    let inputs: Vec<(&str, &str)> = ratio.inputs.iter().map(|i| (i.name.as_str(), i.role.as_str())).collect();
+    assert_eq!(inputs, [("food_revenue", "numerator"), ("revenue", "denominator")]);
+    let Some(api::Semantics::SemanticModel(orders)) = &node("semantic_model.jaffle_shop.orders").semantics else {
+        panic!("a semantic model definition")
+    };
+    assert_eq!(orders.model.as_deref(), Some("ref('orders')"));
+    let ordered_at = orders.dimensions.iter().find(|d| d.name == "ordered_at").expect("ordered_at");
+    assert_eq!((ordered_at.kind.as_str(), ordered_at.time_granularity.as_deref()), ("time", Some("day")));
+    assert!(orders.measures.iter().any(|m| m.name == "order_total" && m.kind == "sum"), "{:?}", orders.measures);
+    let Some(api::Semantics::SavedQuery(query)) = &node("saved_query.jaffle_shop.revenue_metrics").semantics else {
+        panic!("a saved query definition")
+    };
+    assert_eq!(query.metrics, ["revenue", "food_revenue", "drink_revenue"]);
+    assert_eq!(query.exports[0].relation.as_deref(), Some("jaffle.main.revenue_metrics"));
+    let test = report.catalog.nodes.iter().find(|n| n.resource_type == api::ResourceType::Test).expect("a test");
+    assert!(test.semantics.is_none() && test.governance.is_none() && test.explorer_url.is_none());
+}
+
+#[tokio::test]
 async fn the_catalog_has_lineage_columns_tests_and_freshness() {
     let bench = Bench::jaffle("sync-catalog");
     let mut session = bench.configured().await;

@@ -1,7 +1,7 @@
 //! The WIT as a product: `docs/WIT.md`, the reference of every type and
 //! function of `wit/model-sync.wit`, is generated from the WIT itself (with
 //! `wit-parser`) and must be current; every item must say what it is.
-//! Regenerate with `UPDATE_WIT_REFERENCE=1 cargo test -p model-sync-e2e --test wit_reference`.
+//! Regenerate with `UPDATE_WIT_REFERENCE=1 cargo test -p model-sync-e2e --test e2e wit_reference`.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -72,7 +72,7 @@ fn render() -> (String, Vec<String>) {
     let _ = writeln!(out, "# WIT reference: `{}`\n", pkg.name);
     let _ = writeln!(
         out,
-        "Generated from `wit/` by `tests/tests/wit_reference.rs` (which fails when this page is not current).\n"
+        "Generated from `wit/` by `tests/tests/e2e/wit_reference.rs` (which fails when this page is not current).\n"
     );
     for (name, id) in &pkg.worlds {
         let world = &resolve.worlds[*id];
@@ -155,7 +155,7 @@ fn every_wit_item_is_documented_and_the_reference_page_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == page,
-        "docs/WIT.md is not current: run `UPDATE_WIT_REFERENCE=1 cargo test -p model-sync-e2e --test wit_reference`"
+        "docs/WIT.md is not current: run `UPDATE_WIT_REFERENCE=1 cargo test -p model-sync-e2e --test e2e wit_reference`"
     );
     assert!(page.contains("### func `trigger-sync`") && page.contains("### record `catalog-node`"));
 }
@@ -202,7 +202,7 @@ fn the_built_component_exports_exactly_the_published_interface() {
     };
     let world = &built.worlds[world];
     let exports: Vec<String> = world.exports.keys().map(|k| built.name_world_key(k)).collect();
-    assert_eq!(exports, vec!["modelsync:plugin/model-sync@0.2.0"]);
+    assert_eq!(exports, vec!["modelsync:plugin/model-sync@0.3.0"]);
     let Some(WorldItem::Interface { id: exported, .. }) = world.exports.values().next() else {
         panic!("an interface is exported");
     };

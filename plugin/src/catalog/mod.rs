@@ -8,6 +8,13 @@ use crate::artifacts::manifest::{CodePolicy, Manifest, Resource};
 use crate::artifacts::run_results::RunResults;
 use crate::artifacts::sources::Sources;
 use crate::artifacts::warehouse::WarehouseCatalog;
+use crate::explorer::Explorer;
+
+pub mod governance;
+pub mod semantics;
+
+pub use governance::{Constraint, Governance};
+pub use semantics::Semantics;
 
 /// One catalog entry (the WIT `catalog-node`): a model, source, seed,
 /// snapshot, test, exposure, metric or semantic model.
@@ -80,6 +87,15 @@ pub struct Node {
     /// The node's tests and how they last ended.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub test_outcomes: Vec<TestOutcome>,
+    /// Models: version, access, group, contract, constraints, deprecation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub governance: Option<Governance>,
+    /// Semantic models, metrics, saved queries: their definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<Semantics>,
+    /// The entry's page in dbt Explorer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explorer_url: Option<String>,
 }
 
 /// How one test of a node last ended (the WIT `test-outcome`).
@@ -183,6 +199,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Links every entry Explorer has a page for to that page.
+    pub fn link(&mut self, explorer: &Explorer) {
+        for node in &mut self.nodes {
+            node.explorer_url = explorer.page(&node.resource_type, &node.unique_id);
+        }
+    }
+
     /// Entries per resource type, sorted by type.
     pub fn counts(&self) -> BTreeMap<String, u32> {
         let mut counts = BTreeMap::new();
@@ -208,7 +231,9 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
-fn node_from<C: CodePolicy>(r: Resource<C>) -> Node {
+fn node_from<C: CodePolicy>(r: Resource<C>, owners: &governance::Owners) -> Node {
+    let governance = governance::of(&r, owners);
+    let semantics = semantics::of(&r);
     let config = r.config.unwrap_or_default();
     let mut tags = r.tags;
     for t in config.tags {
@@ -266,6 +291,9 @@ fn node_from<C: CodePolicy>(r: Resource<C>) -> Node {
         freshness: None,
         stats: Vec::new(),
         test_outcomes: Vec::new(),
+        governance,
+        semantics,
+        explorer_url: None,
         resource_type: r.resource_type,
         name: r.name,
         package_name: r.package_name,
@@ -275,7 +303,8 @@ fn node_from<C: CodePolicy>(r: Resource<C>) -> Node {
 /// Builds the catalog from a manifest and whatever else the runs produced.
 /// Code is in it when the manifest was parsed with [`KeepCode`](crate::artifacts::manifest::KeepCode).
 pub fn build<C: CodePolicy>(manifest: Manifest<C>, inputs: Inputs) -> Catalog {
-    let mut nodes: Vec<Node> = manifest.into_resources().map(node_from).collect();
+    let owners = governance::owners(&manifest.groups);
+    let mut nodes: Vec<Node> = manifest.into_resources().map(|r| node_from(r, &owners)).collect();
     nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     nodes.dedup_by(|a, b| a.unique_id == b.unique_id);
     let index: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.unique_id.clone(), i)).collect();
@@ -407,6 +436,46 @@ mod tests {
 
     fn node<'a>(c: &'a Catalog, id: &str) -> &'a Node {
         c.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"))
+    }
+
+    /// dbt-core's own v12 test project (`defer_state`): groups with owners,
+    /// access, deprecation, constraints, and every kind of metric.
+    const DEFER_STATE: &[u8] =
+        include_bytes!("../../../tests/fixtures/corpus/manifest/v12/dbt-core/defer_state/manifest.json");
+
+    #[test]
+    fn governance_and_the_semantic_layer_of_a_real_v12_project() {
+        let c = build(parse::<Manifest>("manifest.json", DEFER_STATE).expect("parses"), Inputs::default());
+        let g = node(&c, "model.test.model_with_lots_of_schema_configs").governance.clone().expect("governed");
+        assert_eq!(
+            (g.access.as_deref(), g.deprecation_date.as_deref()),
+            (Some("public"), Some("2052-05-01T00:00:00-04:00"))
+        );
+        let kinds: Vec<&str> = g.constraints.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(&kinds[..3], ["primary_key", "foreign_key", "check"]);
+        assert_eq!(g.constraints[1].references.as_deref(), Some("source('my_source', 'my_table')"));
+        let spine = node(&c, "model.test.metricflow_time_spine").governance.clone().expect("governed");
+        assert_eq!(
+            (spine.group.as_deref(), spine.group_owner.as_deref()),
+            (Some("finance"), Some("finance@jaffleshop.com"))
+        );
+        let mut types: Vec<&str> = c
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.semantics {
+                Some(Semantics::Metric(m)) => Some(m.metric_type.as_str()),
+                _ => None,
+            })
+            .collect();
+        types.sort();
+        types.dedup();
+        assert_eq!(types, ["conversion", "cumulative", "derived", "ratio", "simple"]);
+        let Some(Semantics::Metric(cumulative)) = &node(&c, "metric.test.cumulative_metric").semantics else {
+            panic!("a metric")
+        };
+        assert_eq!(cumulative.inputs[0].filter.as_deref(), Some("1 = 1"));
+        assert!(matches!(node(&c, "semantic_model.test.my_sm").semantics, Some(Semantics::SemanticModel(_))));
+        assert!(matches!(node(&c, "saved_query.test.my_saved_query").semantics, Some(Semantics::SavedQuery(_))));
     }
 
     #[test]
