@@ -61,6 +61,8 @@ pub fn sync_options(triggered_by: &str) -> api::SyncOptions {
     api::SyncOptions {
         run_id: None,
         git_branch: None,
+        pull_request: None,
+        git_sha: None,
         run_job: false,
         wait_timeout_secs: None,
         cancel_on_timeout: false,

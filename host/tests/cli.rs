@@ -468,6 +468,13 @@ fn verbosity_completions_and_no_colour_off_a_terminal() {
         assert!(!text.contains(['\u{E000}', '\u{E001}']), "tone marks never leave: {text}");
     }
 
+    let pr = json(&model_sync(&dir, TOKEN, &["--json", "sync", "--pr", "42"]));
+    assert_eq!(pr["runs"][0]["pull_request"], 42, "{pr}");
+    let shown = String::from_utf8_lossy(&model_sync(&dir, TOKEN, &["show", &pr["id"].to_string()]).stdout).into_owned();
+    assert!(shown.contains("on feature/orders (pull request 42)"), "{shown}");
+    let both = model_sync(&dir, TOKEN, &["sync", "--pr", "42", "--sha", "abcdef1"]);
+    assert!(!both.status.success() && String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+
     let completions = model_sync(&dir, TOKEN, &["completions", "bash"]);
     assert!(completions.status.success());
     let script = String::from_utf8_lossy(&completions.stdout);

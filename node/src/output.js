@@ -45,6 +45,7 @@ export function recordJson(r, interrupted = false) {
     runs: r.runs.map((u) => ({
       job_id: num(u.jobId), run_id: num(u.runId), purpose: dbtName(u.purpose), artifacts: u.artifacts,
       href: u.href ?? null, git_branch: u.gitBranch ?? null, git_sha: u.gitSha ?? null, finished_at: u.finishedAt ?? null,
+      pull_request: num(u.pullRequest),
     })),
     counts: Object.fromEntries(r.counts.map((c) => [dbtName(c.resourceType), c.count])),
     warnings: r.warnings,

@@ -17,6 +17,30 @@ pub fn latest_on_branch(client: &Client, job_id: u64, purpose: Purpose, branch: 
     client.find_run(&RunsQuery::successful(job_id), |r| purpose.saved_by(r) && r.git_branch.as_deref() == Some(branch))
 }
 
+/// How many pages (of 100 runs) to look through for a pull request's or a
+/// commit's run: CI runs of an old pull request are not worth a long walk.
+const PROJECT_PAGES: u64 = 10;
+
+/// The newest successful run with artifacts of project `project_id` that
+/// pull request `pr` triggered (any job; CI jobs are the ones that do).
+pub fn latest_of_pull_request(client: &Client, project_id: u64, pr: u64) -> Result<Option<Run>> {
+    let query = RunsQuery::project_with_trigger(project_id, PROJECT_PAGES);
+    client.find_run(&query, |r| {
+        Purpose::Docs.saved_by(r) && r.trigger.as_ref().and_then(|t| t.pull_request()) == Some(pr)
+    })
+}
+
+/// The newest successful run with artifacts of project `project_id` that
+/// built commit `sha` (a full sha or a prefix of at least 7 hex digits,
+/// compared without case).
+pub fn latest_of_commit(client: &Client, project_id: u64, sha: &str) -> Result<Option<Run>> {
+    let sha = sha.to_ascii_lowercase();
+    let query = RunsQuery::project_with_trigger(project_id, PROJECT_PAGES);
+    client.find_run(&query, |r| {
+        Purpose::Docs.saved_by(r) && r.git_sha.as_deref().is_some_and(|s| s.to_ascii_lowercase().starts_with(&sha))
+    })
+}
+
 /// The step whose run_results.json describes the build: the last step that
 /// invokes `dbt build`, `run`, `test`, `seed` or `snapshot` (a trailing
 /// `dbt docs generate` step writes results without test outcomes).

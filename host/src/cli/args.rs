@@ -146,11 +146,18 @@ pub struct ConfigureArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct SyncArgs {
     /// Use this run of the docs job (for example a pull-request CI run).
-    #[arg(long, conflicts_with_all = ["branch", "run_job"])]
+    #[arg(long, conflicts_with_all = ["branch", "run_job", "pr", "sha"])]
     pub run_id: Option<u64>,
     /// Use the latest successful run on this git branch.
-    #[arg(long, conflicts_with = "run_job")]
+    #[arg(long, conflicts_with_all = ["run_job", "pr", "sha"])]
     pub branch: Option<String>,
+    /// Use the latest successful CI run of pull request N (compared with the
+    /// latest sync that is not of a pull request; `diff` then lists what it changes).
+    #[arg(long, value_name = "N", conflicts_with_all = ["run_job", "sha"])]
+    pub pr: Option<u64>,
+    /// Use the latest successful run of the project that built this commit.
+    #[arg(long, conflicts_with = "run_job")]
+    pub sha: Option<String>,
     /// Start the docs job in dbt Cloud and wait for it.
     #[arg(long)]
     pub run_job: bool,

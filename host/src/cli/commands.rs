@@ -273,6 +273,8 @@ async fn sync(ctx: &Context, args: &SyncArgs) -> Result<Outcome, Failure> {
     let options = api::SyncOptions {
         run_id: args.run_id,
         git_branch: args.branch.clone(),
+        pull_request: args.pr,
+        git_sha: args.sha.clone(),
         run_job: args.run_job,
         wait_timeout_secs: args.timeout,
         cancel_on_timeout: args.cancel_on_timeout,

@@ -236,6 +236,7 @@ pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
         "runs": r.runs.iter().map(|u| json!({
             "job_id": u.job_id, "run_id": u.run_id, "purpose": u.purpose.as_str(), "artifacts": u.artifacts,
             "href": u.href, "git_branch": u.git_branch, "git_sha": u.git_sha, "finished_at": u.finished_at,
+            "pull_request": u.pull_request,
         })).collect::<Vec<_>>(),
         "counts": counts,
         "warnings": r.warnings,
@@ -421,11 +422,12 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
     );
     for u in &r.runs {
         out.push_str(&format!(
-            "  {} run {} of job {}{}: {}\n",
+            "  {} run {} of job {}{}{}: {}\n",
             u.purpose.as_str(),
             u.run_id,
             u.job_id,
             u.git_branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default(),
+            u.pull_request.map(|pr| format!(" (pull request {pr})")).unwrap_or_default(),
             u.artifacts.join(", ")
         ));
     }

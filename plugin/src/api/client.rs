@@ -38,8 +38,8 @@ const UNPAID_ACCOUNT_MESSAGE: &str = "The API is not accessible to unpaid accoun
 /// Which runs of a job to look through, and in what order.
 #[derive(Debug, Clone)]
 pub struct RunsQuery {
-    /// The job definition.
-    pub job_id: u64,
+    /// Whose runs: a job's or a whole project's.
+    pub of: RunsOf,
     /// Only runs that succeeded (status 10), newest finished first; otherwise
     /// every run, newest created first.
     pub successful_only: bool,
@@ -49,15 +49,30 @@ pub struct RunsQuery {
     pub max_pages: u64,
 }
 
+/// Whose runs a [`RunsQuery`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOf {
+    /// The runs of one job definition.
+    Job(u64),
+    /// The runs of every job of a project (to find a pull request's CI run).
+    Project(u64),
+}
+
 impl RunsQuery {
     /// The successful runs of `job_id`, newest finished first, to the end.
     pub fn successful(job_id: u64) -> Self {
-        RunsQuery { job_id, successful_only: true, with_trigger: false, max_pages: MAX_PAGES }
+        RunsQuery { of: RunsOf::Job(job_id), successful_only: true, with_trigger: false, max_pages: MAX_PAGES }
     }
 
     /// The newest page of runs of `job_id` with their triggers.
     pub fn newest_with_trigger(job_id: u64) -> Self {
-        RunsQuery { job_id, successful_only: false, with_trigger: true, max_pages: 1 }
+        RunsQuery { of: RunsOf::Job(job_id), successful_only: false, with_trigger: true, max_pages: 1 }
+    }
+
+    /// The successful runs of every job of `project_id` with their triggers,
+    /// newest finished first, at most `max_pages` pages.
+    pub fn project_with_trigger(project_id: u64, max_pages: u64) -> Self {
+        RunsQuery { of: RunsOf::Project(project_id), successful_only: true, with_trigger: true, max_pages }
     }
 }
 
@@ -147,7 +162,10 @@ impl<'a> Client<'a> {
 
     /// `GET .../runs/`: the first run, in the query's order, that `keep` accepts.
     pub fn find_run(&self, query: &RunsQuery, mut keep: impl FnMut(&Run) -> bool) -> Result<Option<Run>> {
-        let mut params = vec![("job_definition_id", query.job_id.to_string())];
+        let (mut params, what) = match query.of {
+            RunsOf::Job(id) => (vec![("job_definition_id", id.to_string())], format!("the runs of job {id}")),
+            RunsOf::Project(id) => (vec![("project_id", id.to_string())], format!("the runs of project {id}")),
+        };
         if query.successful_only {
             params.push(("status", status::SUCCESS.to_string()));
             params.push(("order_by", "-finished_at".into()));
@@ -158,7 +176,6 @@ impl<'a> Client<'a> {
             params.push(("include_related", "trigger".into()));
         }
         let mut found = None;
-        let what = format!("the runs of job {}", query.job_id);
         self.each_page(&self.v2("/runs/"), &params, &what, query.max_pages, |page: Vec<Run>| {
             found = page.into_iter().find(|r| keep(r));
             found.is_none()
@@ -169,7 +186,7 @@ impl<'a> Client<'a> {
     /// `GET .../runs/{id}/`: one run with its steps and job.
     pub fn run(&self, id: u64) -> Result<Run> {
         self.get_data(
-            &self.v2(&format!("/runs/{id}/?include_related={}", encode("run_steps,job"))),
+            &self.v2(&format!("/runs/{id}/?include_related={}", encode("run_steps,job,trigger"))),
             &format!("run {id}"),
         )
     }

@@ -191,6 +191,40 @@ pub struct Trigger {
     /// `POST .../run/` sent); model-sync puts its sync id in it.
     #[serde(default)]
     pub cause: Option<String>,
+    /// The GitHub pull request of a CI run.
+    #[serde(default)]
+    pub github_pull_request_id: Option<serde_json::Value>,
+    /// The GitLab merge request of a CI run.
+    #[serde(default)]
+    pub gitlab_merge_request_id: Option<serde_json::Value>,
+    /// The Azure DevOps pull request of a CI run.
+    #[serde(default)]
+    pub azure_pull_request_id: Option<serde_json::Value>,
+    /// The pull request of a CI run from another git provider.
+    #[serde(default)]
+    pub non_native_pull_request_id: Option<serde_json::Value>,
+}
+
+impl Trigger {
+    /// The pull (or merge) request that triggered the run, from whichever
+    /// provider's field carries a positive number (ids are read leniently:
+    /// a number, or a string of digits).
+    pub fn pull_request(&self) -> Option<u64> {
+        [
+            &self.github_pull_request_id,
+            &self.gitlab_merge_request_id,
+            &self.azure_pull_request_id,
+            &self.non_native_pull_request_id,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|v| match v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+        .filter(|id| *id > 0)
+    }
 }
 
 /// Run status codes (`Run::status`); below 10 the run has not finished.

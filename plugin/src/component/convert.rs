@@ -31,6 +31,8 @@ impl From<wit::SyncOptions> for SyncOptions {
         SyncOptions {
             run_id: o.run_id,
             git_branch: o.git_branch,
+            pull_request: o.pull_request,
+            git_sha: o.git_sha,
             run_job: o.run_job,
             wait_timeout_secs: o.wait_timeout_secs,
             cancel_on_timeout: o.cancel_on_timeout,
@@ -118,6 +120,7 @@ impl From<&RunUsed> for wit::RunUsed {
             git_branch: u.git_branch.clone(),
             git_sha: u.git_sha.clone(),
             finished_at: u.finished_at.clone(),
+            pull_request: u.pull_request,
         }
     }
 }

@@ -134,8 +134,26 @@ impl<'a> History<'a> {
 
     /// The newest sync whose catalog is stored, before `before` when given.
     pub fn latest_with_catalog(&self, before: Option<u64>) -> Result<Option<SyncRecord>> {
+        self.latest_with_catalog_where(before, |_| true)
+    }
+
+    /// The newest sync with a catalog that is not of a pull request: what a
+    /// new sync is compared with, so that a production sync is compared with
+    /// production, and a pull request's sync shows what the pull request
+    /// changes against it.
+    pub fn latest_baseline(&self) -> Result<Option<SyncRecord>> {
+        self.latest_with_catalog_where(None, |r| r.runs.iter().all(|run| run.pull_request.is_none()))
+    }
+
+    fn latest_with_catalog_where(
+        &self,
+        before: Option<u64>,
+        keep: impl Fn(&SyncRecord) -> bool,
+    ) -> Result<Option<SyncRecord>> {
         for id in self.catalog_ids()?.into_iter().rev().filter(|id| before.is_none_or(|b| *id < b)) {
-            if let Ok(Some(mut r)) = self.read_record(id) {
+            if let Ok(Some(mut r)) = self.read_record(id)
+                && keep(&r)
+            {
                 r.has_catalog = true;
                 return Ok(Some(r));
             }

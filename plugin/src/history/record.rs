@@ -40,6 +40,9 @@ pub struct RunUsed {
     pub git_sha: Option<String>,
     /// When the run finished (RFC 3339).
     pub finished_at: Option<String>,
+    /// The pull request that triggered it (CI runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<u64>,
 }
 
 /// How many catalog entries changed since the previous successful sync (the

@@ -55,6 +55,29 @@ fn docs_run(
         runs::check_given_run(&run, connection.project.id)?;
         return Ok(run);
     }
+    if let Some(pr) = options.pull_request {
+        let found = runs::latest_of_pull_request(client, connection.project.id, pr)?;
+        let found = found.ok_or_else(|| {
+            Error::NotFound(format!(
+                "project {} has no successful run with artifacts triggered by pull request {pr} \
+                 (CI jobs run on pull requests; check that the pull request's CI run finished)",
+                connection.project.id
+            ))
+        })?;
+        return client.run(found.id);
+    }
+    if let Some(sha) = &options.git_sha {
+        if !(7..=40).contains(&sha.len()) || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::setting("git-sha", format!("{sha:?} is not a commit: 7 to 40 hex digits")));
+        }
+        let found = runs::latest_of_commit(client, connection.project.id, sha)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "project {} has no successful run with artifacts of commit {sha}",
+                connection.project.id
+            ))
+        })?;
+        return client.run(found.id);
+    }
     let job = connection.docs_job.as_ref().map(|j| &j.job).ok_or_else(|| {
         Error::NotFound(format!(
             "project {} has no documentation job; set one in dbt Cloud (project Artifacts settings) or configure docs-job-id",
@@ -111,5 +134,6 @@ pub fn run_used(run: &Run, purpose: Purpose, artifacts: Vec<String>) -> crate::h
         git_branch: run.git_branch.clone(),
         git_sha: run.git_sha.clone(),
         finished_at: run.finished_at.as_deref().map(time::normalize),
+        pull_request: run.trigger.as_ref().and_then(|t| t.pull_request()),
     }
 }

@@ -94,7 +94,7 @@ fn perform(
     log: &Logger,
 ) -> Result<Root> {
     let chosen = choose::choose_runs(client, connection, options, record.id, notes, log)?;
-    let previous = history.latest_with_catalog(None)?;
+    let previous = history.latest_baseline()?;
     let previous_root = match &previous {
         Some(p) => history.root(p.id)?,
         None => None,

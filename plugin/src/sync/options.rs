@@ -8,6 +8,11 @@ pub struct SyncOptions {
     pub run_id: Option<u64>,
     /// Sync the newest usable docs run built from this git branch.
     pub git_branch: Option<String>,
+    /// Sync the newest usable run of the project triggered by this pull
+    /// request (its CI run), compared with the latest non-PR sync.
+    pub pull_request: Option<u64>,
+    /// Sync the newest usable run of the project that built this commit.
+    pub git_sha: Option<String>,
     /// Start the docs job in dbt Cloud and sync the run it makes.
     pub run_job: bool,
     /// With `run_job`: the longest wait for the run, seconds (default an hour).

@@ -55,7 +55,7 @@ fn expect_choice(h: &Harness) {
             Reply::page(vec![run_json(100, DOCS_JOB, 10, 21)], 1),
         )
         .get(
-            &format!("{RUNS}100/?include_related=run_steps,job"),
+            &format!("{RUNS}100/?include_related=run_steps,job,trigger"),
             Reply::data(run_with_steps(100, DOCS_JOB, 10, &["build", "docs generate"])),
         );
 }
@@ -153,11 +153,11 @@ fn a_trigger_whose_response_was_lost_is_found_by_its_cause_not_sent_again() {
             Reply::page(vec![started, run_json(299, DOCS_JOB, 10, 21)], 2),
         )
         .get(
-            &format!("{RUNS}300/?include_related=run_steps,job"),
+            &format!("{RUNS}300/?include_related=run_steps,job,trigger"),
             Reply::data(run_with_steps(300, DOCS_JOB, 3, &["build"])),
         )
         .get(
-            &format!("{RUNS}300/?include_related=run_steps,job"),
+            &format!("{RUNS}300/?include_related=run_steps,job,trigger"),
             Reply::data(run_with_steps(300, DOCS_JOB, 10, &["build"])),
         )
         .get(&format!("{RUNS}300/artifacts/manifest.json"), Reply::json(200, manifest()))
@@ -177,8 +177,10 @@ fn a_run_that_outlasts_the_wait_is_cancelled_when_asked() {
     h.transport.post("/api/v2/accounts/1/jobs/10/run/", Reply::data(run_json(301, DOCS_JOB, 1, 22)));
     // 2 s of waiting: polls after 0, 0.5, 1.25 and 2 s (the last pause is cut to the deadline).
     for _ in 0..4 {
-        h.transport
-            .get(&format!("{RUNS}301/?include_related=run_steps,job"), Reply::data(run_json(301, DOCS_JOB, 3, 22)));
+        h.transport.get(
+            &format!("{RUNS}301/?include_related=run_steps,job,trigger"),
+            Reply::data(run_json(301, DOCS_JOB, 3, 22)),
+        );
     }
     h.transport.post("/api/v2/accounts/1/runs/301/cancel/", Reply::data(run_json(301, DOCS_JOB, 30, 22)));
     let opts = SyncOptions { run_job: true, wait_timeout_secs: Some(2), cancel_on_timeout: true, ..options(false) };

@@ -299,7 +299,11 @@ fn run_json(run: &Run, base: &str, include: &str, echo: Option<&str>) -> Value {
         "blocked_by": [], "can_retry": false,
     });
     if include.contains("trigger") {
-        v["trigger"] = json!({"id": run.id + 1, "cause": run.cause, "cause_category": "api"});
+        v["trigger"] = json!({"id": run.id + 1, "cause": run.cause,
+            "cause_category": if run.pull_request.is_some() { "github_pull_request" } else { "api" },
+            "github_pull_request_id": run.pull_request, "gitlab_merge_request_id": null,
+            "azure_pull_request_id": null, "non_native_pull_request_id": null,
+            "git_branch": run.git_branch, "git_sha": run.git_sha});
     }
     if include.contains("run_steps") {
         v["run_steps"] = json!(

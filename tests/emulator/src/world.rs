@@ -82,6 +82,8 @@ pub struct Run {
     pub artifacts: Vec<Artifact>,
     /// The trigger's cause.
     pub cause: String,
+    /// The GitHub pull request that triggered it (CI runs).
+    pub pull_request: Option<u64>,
     /// For triggered runs: polls of the run before it finishes.
     pub polls_left: u32,
     /// For triggered runs: the status it ends with.
@@ -156,6 +158,7 @@ impl Run {
             steps: vec!["Clone git repository".into(), "Create profile from connection".into()],
             artifacts: Vec::new(),
             cause: "Scheduled".into(),
+            pull_request: None,
             polls_left: 0,
             ends_with: 10,
         }
@@ -257,6 +260,7 @@ impl World {
         let mut pr = Run::finished(ids::DOCS_RUN + 30, &ci, 10, 22).with_docs(m, jaffle::RUN_RESULTS, None);
         pr.git_branch = "feature/orders".into();
         pr.cause = "Triggered via GitHub pull request #42".into();
+        pr.pull_request = Some(42);
         runs.push(pr);
         let mut running = Run::finished(ids::DOCS_RUN + 20, &docs, 3, 23);
         running.finished_at = None;

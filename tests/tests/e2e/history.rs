@@ -251,3 +251,52 @@ async fn a_full_store_fails_the_sync_and_loses_nothing_stored() {
     assert_eq!(catalog.len(), first.catalog.nodes.len(), "nothing stored was lost");
     session.prune(1).await.expect("pruning works on a full store");
 }
+
+#[tokio::test]
+async fn a_pull_requests_sync_is_compared_with_production_and_never_becomes_its_baseline() {
+    let bench = Bench::jaffle("history-pr");
+    let pr_run = ids::DOCS_RUN + 30;
+    serve(&bench, "manifest.json", serde_json::to_vec(&normalized(jaffle::MANIFEST)).expect("JSON"));
+    let mut manifest = normalized(jaffle::MANIFEST);
+    manifest["nodes"]["model.jaffle_shop.orders"]["description"] = "Orders, as the pull request has them.".into();
+    let edited = serde_json::to_vec(&manifest).expect("JSON");
+    bench.emulator.with_world(|w| {
+        // The CI run of pull request 42 built what production built, with one edit.
+        let production = w.runs.iter().find(|r| r.id == ids::DOCS_RUN).expect("docs run").artifacts.clone();
+        let run = w.runs.iter_mut().find(|r| r.id == pr_run).expect("the pull request's run");
+        run.artifacts = production;
+        for a in run.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
+            a.body = Arc::new(edited.clone());
+        }
+    });
+    let mut session = bench.configured().await;
+    let production = session.trigger_sync(&options()).await.expect("production sync");
+
+    let pr = session.trigger_sync(&api::SyncOptions { pull_request: Some(42), ..options() }).await.expect("PR sync");
+    assert_eq!((pr.runs[0].run_id, pr.runs[0].pull_request), (pr_run, Some(42)));
+    assert_eq!(pr.runs[0].git_branch.as_deref(), Some("feature/orders"));
+    let summary = pr.changes.expect("compared with production");
+    assert_eq!((summary.previous_sync_id, summary.added, summary.removed, summary.modified), (production.id, 0, 0, 1));
+    let changes = all_changes(&mut session, Some(production.id), pr.id).await;
+    let listed: Vec<(&str, Vec<&str>)> =
+        changes.iter().map(|c| (c.unique_id.as_str(), c.facets.iter().map(|f| f.as_str()).collect())).collect();
+    assert_eq!(listed, [("model.jaffle_shop.orders", vec!["description"])]);
+
+    // Production's next sync is compared with production, not with the pull request.
+    let next = session.trigger_sync(&api::SyncOptions { force: true, ..options() }).await.expect("next production");
+    assert_eq!(next.changes.map(|c| (c.previous_sync_id, c.modified)), Some((production.id, 0)));
+
+    // A commit's run, by a prefix of its sha.
+    let sha = format!("{pr_run:040x}");
+    let by_sha = api::SyncOptions { git_sha: Some(sha[..10].to_string()), force: true, ..options() };
+    let synced = session.trigger_sync(&by_sha).await.expect("sync of a commit");
+    assert_eq!(synced.runs[0].git_sha.as_deref(), Some(sha.as_str()));
+
+    let missing = session.trigger_sync(&api::SyncOptions { pull_request: Some(43), ..options() }).await;
+    match missing {
+        Err(CallError::Plugin(api::Error::NotFound(m))) => assert!(m.contains("pull request 43"), "{m}"),
+        other => panic!("a pull request without runs: {other:?}"),
+    }
+    let bad = session.trigger_sync(&api::SyncOptions { git_sha: Some("main".into()), ..options() }).await;
+    assert!(matches!(bad, Err(CallError::Plugin(api::Error::InvalidSetting(_)))), "{bad:?}");
+}
