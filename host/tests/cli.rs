@@ -311,7 +311,8 @@ fn diff_and_prune_follow_the_json_contract() {
     serve_manifest(&emulator, &manifest);
     assert!(model_sync(&dir, TOKEN, &["sync"]).status.success());
     let nodes = manifest["nodes"].as_object_mut().expect("nodes");
-    nodes.remove("model.jaffle_shop.stg_supplies").expect("a model");
+    // A leaf: no other model's column lineage leads to it.
+    nodes.remove("model.jaffle_shop.customers").expect("a model");
     nodes["model.jaffle_shop.orders"]["description"] = "Orders, described anew.".into();
     serve_manifest(&emulator, &manifest);
     let out = model_sync(&dir, TOKEN, &["--json", "sync", "--force"]);
@@ -323,13 +324,13 @@ fn diff_and_prune_follow_the_json_contract() {
     let diff = json(&out);
     assert_eq!(
         diff,
-        serde_json::json!({"from": 1, "to": 2, "added": [], "removed": ["model.jaffle_shop.stg_supplies"],
+        serde_json::json!({"from": 1, "to": 2, "added": [], "removed": ["model.jaffle_shop.customers"],
             "modified": [{"unique_id": "model.jaffle_shop.orders", "changed": ["description"]}]})
     );
     assert_eq!(json(&model_sync(&dir, "", &["--json", "diff", "1", "2"])), diff, "FROM given");
     let text = String::from_utf8_lossy(&model_sync(&dir, "", &["diff", "2"]).stdout).into_owned();
     assert!(text.contains("modified  model.jaffle_shop.orders") && text.contains("description"), "{text}");
-    assert!(text.contains("removed   model.jaffle_shop.stg_supplies"), "{text}");
+    assert!(text.contains("removed   model.jaffle_shop.customers"), "{text}");
     assert!(text.starts_with("sync 2 against sync 1: 0 added, 1 removed, 1 modified\n"), "{text}");
 
     let out = model_sync(&dir, "", &["--json", "prune", "--keep", "1"]);

@@ -54,6 +54,7 @@ export function recordJson(r, interrupted = false) {
       ? { previous_sync_id: num(r.changes.previousSyncId), added: r.changes.added, removed: r.changes.removed, modified: r.changes.modified }
       : null,
     has_catalog: r.hasCatalog,
+    column_lineage: snake(r.columnLineage),
   };
 }
 
@@ -76,7 +77,8 @@ export function nodeJson(n) {
     unique_id: n.uniqueId, resource_type: dbtName(n.resourceType), name: n.name, package_name: n.packageName,
     path: n.path ?? null, database: n.database ?? null, schema: n.schema ?? null, relation_name: n.relationName ?? null,
     materialization: n.materialization ?? null, description: n.description, tags: n.tags, owner: n.owner ?? null, meta,
-    columns: n.columns.map((c) => ({ name: c.name, description: c.description, data_type: c.dataType ?? null, tests: c.tests, primary_key: c.primaryKey })),
+    columns: n.columns.map((c) => ({ name: c.name, description: c.description, data_type: c.dataType ?? null, tests: c.tests, primary_key: c.primaryKey,
+      upstream: c.upstream.map((u) => ({ node: u.node, column: u.column })) })),
     depends_on: n.dependsOn, tested_node: n.testedNode ?? null, tested_column: n.testedColumn ?? null,
     test_name: n.testName ?? null, raw_code: n.rawCode ?? null, compiled_code: n.compiledCode ?? null,
     last_run: n.lastRun

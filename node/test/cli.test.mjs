@@ -44,6 +44,8 @@ test("configure, sync, syncs and show follow the JSON contract, across processes
   assert.equal(detail.catalog.nodes.length, total);
   const customers = detail.catalog.nodes.find((n) => n.unique_id === "model.jaffle_shop.customers");
   assert.ok(customers.columns.some((col) => col.name === "customer_id" && col.primary_key));
+  assert.deepEqual(customers.columns.find((c) => c.name === "lifetime_spend").upstream, [{ node: "model.jaffle_shop.orders", column: "order_total" }]);
+  assert.equal(detail.column_lineage.models, 13);
   assert.equal(customers.governance.access, "protected");
   assert.equal(customers.governance.contract_enforced, false);
   assert.match(customers.explorer_url, /\/explore\/\d+\/projects\/\d+\/environments\/\d+\/details\/model\.jaffle_shop\.customers$/);

@@ -3,7 +3,7 @@
 //! Everything but the WIT glue (`component`, compiled for wasm32 only) is plain
 //! Rust that builds and tests natively. Modules, lowest first: `error`, `time`,
 //! `token`, `log`, `http`; `settings`; `api` (the dbt Cloud client);
-//! `purpose`, `explorer`; `artifacts`, `catalog`, `history`; `runs`, `connect`, `trigger`;
+//! `purpose`, `explorer`; `artifacts`, `catalog`, `lineage`, `history`; `runs`, `connect`, `trigger`;
 //! `sync`; `component`.
 #![deny(missing_docs)]
 
@@ -15,6 +15,7 @@ pub mod error;
 pub mod explorer;
 pub mod history;
 pub mod http;
+pub mod lineage;
 pub mod log;
 pub mod purpose;
 pub mod runs;

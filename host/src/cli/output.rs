@@ -248,6 +248,9 @@ pub fn record_json(r: &api::SyncRecord, interrupted: bool) -> Value {
             "previous_sync_id": c.previous_sync_id, "added": c.added, "removed": c.removed, "modified": c.modified,
         })),
         "has_catalog": r.has_catalog,
+        "column_lineage": r.column_lineage.map(|c| json!({
+            "models": c.models, "unparsed": c.unparsed, "columns": c.columns, "resolved": c.resolved,
+        })),
     })
 }
 
@@ -262,6 +265,7 @@ pub fn node_json(n: &api::CatalogNode) -> Value {
         "columns": n.columns.iter().map(|c| json!({
             "name": c.name, "description": c.description, "data_type": c.data_type,
             "tests": c.tests, "primary_key": c.primary_key,
+            "upstream": c.upstream.iter().map(|u| json!({"node": u.node, "column": u.column})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "depends_on": n.depends_on, "tested_node": n.tested_node, "tested_column": n.tested_column,
         "test_name": n.test_name, "raw_code": n.raw_code, "compiled_code": n.compiled_code,
@@ -435,6 +439,16 @@ pub fn record_text(r: &api::SyncRecord, interrupted: bool) -> String {
         let counts: Vec<String> =
             r.counts.iter().map(|c| format!("{} {}", c.count, c.resource_type.as_str())).collect();
         out.push_str(&format!("  catalog: {}\n", counts.join(", ")));
+    }
+    if let Some(c) = r.column_lineage {
+        let percent = if c.columns == 0 { 100.0 } else { f64::from(c.resolved) * 100.0 / f64::from(c.columns) };
+        out.push_str(&format!(
+            "  column lineage: {} of {} model columns ({percent:.1}%), {} of {} models parsed\n",
+            c.resolved,
+            c.columns,
+            c.models - c.unparsed,
+            c.models
+        ));
     }
     if let Some(c) = r.changes {
         out.push_str(&format!(

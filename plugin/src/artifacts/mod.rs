@@ -29,6 +29,10 @@ pub struct Metadata {
     /// When it was written.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub generated_at: Option<String>,
+    /// The warehouse adapter (`duckdb`, `snowflake`, `bigquery`...), in
+    /// manifests: the SQL dialect of compiled code.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub adapter_type: Option<String>,
 }
 
 impl Metadata {

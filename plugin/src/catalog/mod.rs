@@ -146,6 +146,19 @@ pub struct Column {
     pub tests: Vec<String>,
     /// Whether it is part of the key (primary key, constraint or `unique` test).
     pub primary_key: bool,
+    /// Models: the upstream columns it is computed from, found in the
+    /// compiled SQL (column-level lineage); empty when none were found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<ColumnRef>,
+}
+
+/// A column of another catalog entry (the WIT `column-ref`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The entry's unique id (`model.jaffle_shop.orders`).
+    pub node: String,
+    /// The column's name as that entry has it.
+    pub column: String,
 }
 
 /// How a node last ended in a run (the WIT `run-outcome`).
@@ -267,6 +280,7 @@ fn node_from<C: CodePolicy>(r: Resource<C>, owners: &governance::Owners) -> Node
             description: c.description,
             data_type: non_empty(c.data_type),
             tests: Vec::new(),
+            upstream: Vec::new(),
         })
         .collect();
     Node {

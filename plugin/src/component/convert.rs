@@ -157,6 +157,12 @@ impl From<&SyncRecord> for wit::SyncRecord {
             error: r.error.clone().map(Into::into),
             changes: r.changes.map(Into::into),
             has_catalog: r.has_catalog,
+            column_lineage: r.column_lineage.as_ref().map(|c| wit::LineageCoverage {
+                models: c.models,
+                unparsed: c.unparsed,
+                columns: c.columns,
+                resolved: c.resolved,
+            }),
         }
     }
 }
@@ -169,6 +175,7 @@ impl From<Column> for wit::Column {
             data_type: c.data_type,
             tests: c.tests,
             primary_key: c.primary_key,
+            upstream: c.upstream.into_iter().map(|u| wit::ColumnRef { node: u.node, column: u.column }).collect(),
         }
     }
 }

@@ -96,6 +96,9 @@ pub struct SyncRecord {
     /// fills it in from its catalog indexes when it reads the record).
     #[serde(skip)]
     pub has_catalog: bool,
+    /// The column-level lineage its catalog has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_lineage: Option<crate::lineage::Coverage>,
 }
 
 impl SyncRecord {
@@ -114,6 +117,7 @@ impl SyncRecord {
             changes: None,
             log: Vec::new(),
             has_catalog: false,
+            column_lineage: None,
         }
     }
 }

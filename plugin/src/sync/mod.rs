@@ -14,6 +14,7 @@ use crate::connect::Connection;
 use crate::error::Result;
 use crate::explorer::Explorer;
 use crate::history::{ChangeSummary, History, Root, SyncRecord, SyncStatus, changes};
+use crate::lineage;
 use crate::log::{Level, Logger};
 use crate::time;
 
@@ -109,6 +110,7 @@ fn perform(
         ));
         record.runs = previous.runs.clone();
         record.counts = previous.counts.clone();
+        record.column_lineage = previous.column_lineage.clone();
         record.changes = Some(ChangeSummary::unchanged(previous.id));
         return Ok(root.clone());
     }
@@ -135,7 +137,8 @@ fn perform(
 }
 
 /// Downloads and parses the chosen runs' artifacts and builds the catalog,
-/// each entry linked to its page in dbt Explorer.
+/// each entry linked to its page in dbt Explorer, each model column to the
+/// upstream columns its compiled SQL reads.
 fn fetch_and_build<C: CodePolicy>(
     client: &Client,
     connection: &Connection,
@@ -146,6 +149,7 @@ fn fetch_and_build<C: CodePolicy>(
 ) -> Result<Catalog> {
     let fetched = fetch::fetch::<C>(client, chosen, notes, log)?;
     record.runs = fetched.runs;
+    let adapter = fetched.manifest.metadata.adapter_type.clone();
     let mut catalog = catalog::build(fetched.manifest, fetched.inputs);
     let explorer = Explorer {
         base_url: connection.api_base_url.clone(),
@@ -154,6 +158,30 @@ fn fetch_and_build<C: CodePolicy>(
         environment_id: connection.docs_job.as_ref().and_then(|j| j.job.environment_id),
     };
     catalog.link(&explorer);
+    let started = client.clock().monotonic();
+    let coverage = lineage::annotate(&mut catalog, adapter.as_deref());
+    let took = client.clock().monotonic().saturating_sub(started);
+    if coverage.models > 0 {
+        log.info(&format!(
+            "column lineage: {} of {} model columns ({:.1}%) traced to upstream columns in {} models' compiled SQL ({} ms)",
+            coverage.resolved,
+            coverage.columns,
+            coverage.percent(),
+            coverage.models - coverage.unparsed,
+            took.as_millis()
+        ));
+        if coverage.unparsed > 0 {
+            notes.warn(
+                log,
+                format!(
+                    "{} models' SQL could not be followed for column lineage (they keep node-level lineage): {}",
+                    coverage.unparsed,
+                    coverage.unparsed_examples.join("; ")
+                ),
+            );
+        }
+        record.column_lineage = Some(coverage);
+    }
     Ok(catalog)
 }
 

@@ -25,6 +25,39 @@ async fn a_sync_catalogs_every_resource_of_the_manifest() {
 }
 
 #[tokio::test]
+async fn column_lineage_is_found_in_the_compiled_sql() {
+    let bench = Bench::jaffle("sync-lineage");
+    let mut session = bench.configured().await;
+    let report = session.sync(&options()).await.expect("sync succeeds");
+    let node = |id: &str| report.catalog.nodes.iter().find(|n| n.unique_id == id).unwrap_or_else(|| panic!("{id}"));
+    let upstream = |model: &str, column: &str| -> Vec<(String, String)> {
+        let c = node(model).columns.iter().find(|c| c.name == column).unwrap_or_else(|| panic!("{model}.{column}"));
+        c.upstream.iter().map(|u| (u.node.clone(), u.column.clone())).collect()
+    };
+    let customers = "model.jaffle_shop.customers";
+    // Through `sum(orders.order_total)` in a CTE, then `customer_orders_summary.lifetime_spend`.
+    assert_eq!(upstream(customers, "lifetime_spend"), [("model.jaffle_shop.orders".into(), "order_total".into())]);
+    // Through `customers.*` over a CTE that is `select * from stg_customers`.
+    assert_eq!(upstream(customers, "customer_id"), [("model.jaffle_shop.stg_customers".into(), "customer_id".into())]);
+    // Renamed from the source (not the seed of the same relation): `id as customer_id`.
+    assert_eq!(
+        upstream("model.jaffle_shop.stg_customers", "customer_id"),
+        [("source.jaffle_shop.ecom.raw_customers".into(), "id".into())]
+    );
+    let coverage = report.sync.column_lineage.expect("coverage in the record");
+    assert_eq!((coverage.models, coverage.unparsed), (13, 0));
+    assert!(coverage.resolved * 100 >= coverage.columns * 90, "{coverage:?}");
+    let log = session.get_sync(report.sync.id).await.expect("the sync's detail").log;
+    assert!(log.iter().any(|l| l.contains("column lineage:")), "{log:?}");
+
+    // Without code there is nothing to parse, and no coverage is claimed.
+    let no_code = api::SyncOptions { exclude_code: true, force: true, ..options() };
+    let without = session.sync(&no_code).await.expect("sync without code");
+    assert!(without.sync.column_lineage.is_none());
+    assert!(without.catalog.nodes.iter().flat_map(|n| &n.columns).all(|c| c.upstream.is_empty()));
+}
+
+#[tokio::test]
 async fn governance_the_semantic_layer_and_explorer_links_cross_the_boundary() {
     let bench = Bench::jaffle("sync-semantics");
     let mut session = bench.configured().await;
