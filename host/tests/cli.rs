@@ -349,6 +349,28 @@ fn diff_and_prune_follow_the_json_contract() {
 }
 
 #[test]
+fn diff_names_the_columns_that_changed() {
+    let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
+    let dir = state_dir("diff-columns");
+    configure(&emulator, &dir);
+    let mut manifest: Value = serde_json::from_slice(jaffle::MANIFEST).expect("manifest");
+    serve_manifest(&emulator, &manifest);
+    assert!(model_sync(&dir, TOKEN, &["sync"]).status.success());
+    manifest["nodes"]["model.jaffle_shop.orders"]["columns"]["order_id"]["description"] = "The order, renamed.".into();
+    serve_manifest(&emulator, &manifest);
+    assert!(model_sync(&dir, TOKEN, &["sync", "--force"]).status.success());
+    let diff = json(&model_sync(&dir, "", &["--json", "diff", "2"]));
+    let orders = &diff["modified"][0];
+    assert_eq!(orders["unique_id"], "model.jaffle_shop.orders", "{diff}");
+    assert_eq!(
+        orders["columns"],
+        serde_json::json!({"added": [], "removed": [], "changed": [{"name": "order_id", "changed": ["description"]}]})
+    );
+    let text = String::from_utf8_lossy(&model_sync(&dir, "", &["diff", "2"]).stdout).into_owned();
+    assert!(text.contains("~ column order_id: description"), "{text}");
+}
+
+#[test]
 fn show_streams_a_catalog_of_many_pages_as_one_json_document() {
     let generated = dbt_cloud_emulator::generate::project(1_500, 3);
     let mut world = World::jaffle_shop();

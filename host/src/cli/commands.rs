@@ -356,7 +356,11 @@ async fn diff(ctx: &Context, ids: &[u64]) -> Result<Outcome, Failure> {
     };
     let mut session = ctx.offline_session().await?;
     let (from_id, changes) = session.read_changes(from, to).await?;
-    Ok(Outcome::new(output::changes_json(from_id, to, &changes), output::changes_text(from_id, to, &changes)))
+    let columns = super::columns::read(&mut session, from_id, to, &changes).await?;
+    Ok(Outcome::new(
+        output::changes_json(from_id, to, &changes, &columns),
+        output::changes_text(from_id, to, &changes, &columns),
+    ))
 }
 
 async fn prune(ctx: &Context, keep: u32) -> Result<Outcome, Failure> {

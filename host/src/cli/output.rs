@@ -303,15 +303,26 @@ fn semantics_json(s: &api::Semantics) -> Value {
     doc
 }
 
-/// The changes from sync `from` to `to`, in the shape DESIGN.md gives.
-pub fn changes_json(from: u64, to: u64, changes: &[api::EntityChange]) -> Value {
+/// Column changes by unique id (see [`super::columns`]).
+pub type Columns = std::collections::BTreeMap<String, super::columns::ColumnChanges>;
+
+/// The changes from sync `from` to `to`, in the shape DESIGN.md gives; an
+/// entry modified in its columns also says which (`columns`).
+pub fn changes_json(from: u64, to: u64, changes: &[api::EntityChange], columns: &Columns) -> Value {
     let ids = |kind: api::ChangeKind| {
         changes.iter().filter(|c| c.kind == kind).map(|c| json!(c.unique_id)).collect::<Vec<_>>()
     };
     let modified: Vec<Value> = changes
         .iter()
         .filter(|c| c.kind == api::ChangeKind::Modified)
-        .map(|c| json!({"unique_id": c.unique_id, "changed": c.facets.iter().map(|f| f.as_str()).collect::<Vec<_>>()}))
+        .map(|c| {
+            let mut v =
+                json!({"unique_id": c.unique_id, "changed": c.facets.iter().map(|f| f.as_str()).collect::<Vec<_>>()});
+            if let Some(cols) = columns.get(&c.unique_id) {
+                v["columns"] = super::columns::json(cols);
+            }
+            v
+        })
         .collect();
     json!({
         "from": from,
@@ -322,8 +333,9 @@ pub fn changes_json(from: u64, to: u64, changes: &[api::EntityChange]) -> Value 
     })
 }
 
-/// The changes from sync `from` to `to` as a table for people.
-pub fn changes_text(from: u64, to: u64, changes: &[api::EntityChange]) -> String {
+/// The changes from sync `from` to `to` as a table for people, with the
+/// column changes of an entry under its row.
+pub fn changes_text(from: u64, to: u64, changes: &[api::EntityChange], columns: &Columns) -> String {
     let since = if from == 0 { "an empty history".to_string() } else { format!("sync {from}") };
     if changes.is_empty() {
         return format!("sync {to}: nothing changed since {since}\n");
@@ -344,12 +356,17 @@ pub fn changes_text(from: u64, to: u64, changes: &[api::EntityChange]) -> String
             api::ChangeKind::Removed => 'r',
             api::ChangeKind::Modified => 'y',
         };
-        out.push_str(&format!(
-            "  {}  {:<width$}  {}\n",
+        let row = format!(
+            "  {}  {:<width$}  {}",
             tone(&format!("{:<8}", c.kind.as_str()), kind_tone),
             cell(&c.unique_id),
             facets.join(", ")
-        ));
+        );
+        out.push_str(row.trim_end());
+        out.push('\n');
+        if let Some(cols) = columns.get(&c.unique_id) {
+            out.push_str(&cell(&super::columns::text(cols)));
+        }
     }
     out
 }
