@@ -104,6 +104,24 @@ fn serve_generated(emulator: &Emulator, models: usize, seed: u64) -> usize {
     generated.entries
 }
 
+/// Starts `sync --force` and returns once it has recorded the sync (its
+/// first log line, `sync N of project ...`), with that moment; the rest of
+/// its stderr is drained in the background.
+fn sync_started(dir: &Path) -> (std::process::Child, Instant) {
+    use std::io::{BufRead, BufReader};
+    let mut child =
+        cli(dir, &["sync", "--force"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawns");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        if line.map(|l| l.contains(" of project ")).unwrap_or(true) {
+            break;
+        }
+    }
+    let started = Instant::now();
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, started)
+}
+
 #[test]
 fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
     let emulator = Emulator::start(World::jaffle_shop()).expect("emulator");
@@ -111,20 +129,19 @@ fn killing_the_host_at_any_point_of_a_sync_keeps_the_history_whole() {
     let dir = configured("kill-anywhere", &emulator);
     let out = cli(&dir, &["--json", "sync"]).output().expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Time a sync like the ones killed below (new content, compiled component
-    // cached), not the first one, which may also compile the component.
+    // Time a sync like the ones killed below from the moment it has recorded
+    // itself (its first log line) to its end: the host's start-up (loading or
+    // compiling the component) varies too much from machine to machine.
     serve_generated(&emulator, 2_000, 2);
-    let started = Instant::now();
-    let out = cli(&dir, &["--json", "sync", "--force"]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (mut child, started) = sync_started(&dir);
+    assert!(child.wait().expect("reaped").success());
     let whole = started.elapsed();
     // Kill syncs of new content at points spread over a whole sync: choosing
     // runs, downloading, parsing, and writing entries to the database.
     for (attempt, fraction) in [0.3, 0.5, 0.7, 0.85, 0.95].into_iter().enumerate() {
         serve_generated(&emulator, 2_000, 10 + attempt as u64);
-        let mut child =
-            cli(&dir, &["sync", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawns");
-        std::thread::sleep(whole.mul_f64(fraction));
+        let (mut child, started) = sync_started(&dir);
+        std::thread::sleep(whole.mul_f64(fraction).saturating_sub(started.elapsed()));
         let _ = child.kill();
         child.wait().expect("reaped");
         let history = syncs(&dir);
