@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds the package of `manifest` (a `Cargo.toml`) in release mode for
+/// Builds the package of `manifest` (a `Cargo.toml`) with the `component` profile (release, LTO) for
 /// wasm32-wasip2 into `target_dir` (never the outer build's: cargo holds its
 /// lock while build scripts run) and returns the path of `<lib_name>.wasm`.
 pub fn build_component(manifest: &Path, target_dir: &Path, lib_name: &str) -> PathBuf {
@@ -15,7 +15,7 @@ pub fn build_component(manifest: &Path, target_dir: &Path, lib_name: &str) -> Pa
     ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .args(["build", "--profile", "component", "--target", "wasm32-wasip2", "--manifest-path"])
         .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir)
@@ -33,7 +33,7 @@ pub fn build_component(manifest: &Path, target_dir: &Path, lib_name: &str) -> Pa
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    target_dir.join(format!("wasm32-wasip2/release/{lib_name}.wasm"))
+    target_dir.join(format!("wasm32-wasip2/component/{lib_name}.wasm"))
 }
 
 /// The outer build's target directory: `<target>/<profile>/build/<pkg>-<hash>/out` → `<target>`.

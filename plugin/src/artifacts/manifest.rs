@@ -6,8 +6,9 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 
-use super::Metadata;
 use super::lenient;
+use super::split::{Failure, Splitter};
+use super::{Artifact, Metadata, values};
 
 /// How the parser treats SQL text (`raw_code`, `compiled_code`): a type
 /// parameter of [`Manifest`], so that the choice is explicit in every parse.
@@ -362,6 +363,38 @@ pub struct NodeRelation {
     /// The fully quoted relation.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub relation_name: Option<String>,
+}
+
+impl<C: CodePolicy> Artifact for Manifest<C> {
+    fn read<R: std::io::Read>(source: &mut Splitter<R>) -> Result<Self, Failure> {
+        let mut m = Manifest {
+            metadata: Metadata::default(),
+            nodes: Vec::new(),
+            sources: Vec::new(),
+            exposures: Vec::new(),
+            metrics: Vec::new(),
+            semantic_models: Vec::new(),
+            saved_queries: Vec::new(),
+            unit_tests: Vec::new(),
+            groups: Vec::new(),
+        };
+        source.members("a manifest object", |s, key| {
+            match key.as_deref().unwrap_or_default() {
+                "metadata" => m.metadata = s.value()?,
+                "nodes" => m.nodes = values(s)?,
+                "sources" => m.sources = values(s)?,
+                "exposures" => m.exposures = values(s)?,
+                "metrics" => m.metrics = values(s)?,
+                "semantic_models" => m.semantic_models = values(s)?,
+                "saved_queries" => m.saved_queries = values(s)?,
+                "unit_tests" => m.unit_tests = values(s)?,
+                "groups" => m.groups = values(s)?,
+                _ => s.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(m)
+    }
 }
 
 #[cfg(test)]

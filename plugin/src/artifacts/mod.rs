@@ -5,14 +5,48 @@ pub mod lenient;
 pub mod manifest;
 pub mod run_results;
 pub mod sources;
+pub mod split;
 pub mod warehouse;
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use split::{Failure, Splitter};
+
+/// A dbt artifact that reads itself from a [`Splitter`]: its top-level
+/// members one by one, each entry of its big maps parsed alone, what it does
+/// not need skipped unkept.
+pub trait Artifact: Sized {
+    /// Reads the document from `source`, which is at its start.
+    fn read<R: Read>(source: &mut Splitter<R>) -> std::result::Result<Self, Failure>;
+}
+
+/// The values of an object (keys ignored: dbt repeats them as `unique_id`),
+/// the elements of an array, or none for null: what `lenient::map_values`
+/// accepts, one entry at a time.
+pub fn values<T: DeserializeOwned, R: Read>(source: &mut Splitter<R>) -> std::result::Result<Vec<T>, Failure> {
+    let mut out = Vec::new();
+    source.members("an object", |s, _| {
+        out.push(s.value()?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Like [`values`], keeping the keys (empty for the elements of an array).
+pub fn entries<T: DeserializeOwned, R: Read>(
+    source: &mut Splitter<R>,
+) -> std::result::Result<Vec<(String, T)>, Failure> {
+    let mut out = Vec::new();
+    source.members("an object", |s, key| {
+        out.push((key.unwrap_or_default(), s.value()?));
+        Ok(())
+    })?;
+    Ok(out)
+}
 
 /// The newest schema version of each artifact kind this parser knows.
 pub const KNOWN_LATEST: [(&str, u32); 4] = [("manifest", 12), ("run-results", 6), ("sources", 3), ("catalog", 1)];
@@ -109,30 +143,29 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 }
 
 /// Parses a JSON artifact from a stream into `T`, naming `artifact` in errors.
-pub fn parse<T: DeserializeOwned>(artifact: &str, body: impl Read) -> Result<T> {
-    let reader = BufReader::with_capacity(64 * 1024, body);
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let value = T::deserialize(&mut de).map_err(|e| json_error(artifact, e))?;
-    de.end().map_err(|e| json_error(artifact, e))?;
-    Ok(value)
+pub fn parse<T: Artifact>(artifact: &str, body: impl Read) -> Result<T> {
+    let mut source = Splitter::new(body);
+    let value = T::read(&mut source).and_then(|v| source.finish().map(|()| v));
+    value.map_err(|f| failure(artifact, f))
 }
 
-fn json_error(artifact: &str, e: serde_json::Error) -> Error {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Io => crate::http::TransportError::of_io(
-            &std::io::Error::from(e),
-            &format!("downloading {artifact}"),
-            "dbt Cloud",
-        ),
-        Category::Eof => Error::BadArtifact(format!("{artifact} is truncated: {e}")),
-        Category::Syntax => Error::BadArtifact(format!("{artifact} is not valid JSON: {e}")),
-        Category::Data => Error::BadArtifact(format!("{artifact} does not have the shape of a dbt artifact: {e}")),
+fn failure(artifact: &str, f: Failure) -> Error {
+    match f {
+        Failure::Io(e) => crate::http::TransportError::of_io(&e, &format!("downloading {artifact}"), "dbt Cloud"),
+        Failure::Eof(at) => Error::BadArtifact(format!("{artifact} is truncated: it ends at byte {at} inside a value")),
+        Failure::Syntax(e, at) => {
+            Error::BadArtifact(format!("{artifact} is not valid JSON: {e} (in the value at byte {at})"))
+        }
+        Failure::Data(e, at) => Error::BadArtifact(format!(
+            "{artifact} does not have the shape of a dbt artifact: {e} (in the value at byte {at})"
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::BufReader;
+
     use super::*;
 
     #[test]
@@ -185,6 +218,11 @@ mod tests {
         struct Doc {
             #[allow(dead_code)]
             a: u32,
+        }
+        impl Artifact for Doc {
+            fn read<R: Read>(source: &mut Splitter<R>) -> std::result::Result<Self, Failure> {
+                source.value()
+            }
         }
         for body in ["", "{\"a\": 1", "{\"a\": \"x\"}", "[1,2]", "{\"a\":1} trailing", &"[".repeat(100_000)] {
             let err = parse::<Doc>("doc.json", body.as_bytes()).unwrap_err();

@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 
-use super::Metadata;
 use super::lenient;
+use super::split::{Failure, Splitter};
+use super::{Artifact, Metadata, values};
 
 /// The parts of run_results.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +77,22 @@ pub struct Timing {
     /// When it completed.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub completed_at: Option<String>,
+}
+
+impl Artifact for RunResults {
+    fn read<R: std::io::Read>(source: &mut Splitter<R>) -> Result<Self, Failure> {
+        let mut r = RunResults::default();
+        source.members("a run results object", |s, key| {
+            match key.as_deref().unwrap_or_default() {
+                "metadata" => r.metadata = s.value()?,
+                "results" => r.results = values(s)?,
+                "args" => r.args = s.value()?,
+                _ => s.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(r)
+    }
 }
 
 #[cfg(test)]

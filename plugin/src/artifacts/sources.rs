@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 
-use super::Metadata;
 use super::lenient;
+use super::split::{Failure, Splitter};
+use super::{Artifact, Metadata, values};
 
 /// The parts of sources.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +75,21 @@ impl Criteria {
         let parts: Vec<String> =
             [part("warn", &self.warn_after), part("error", &self.error_after)].into_iter().flatten().collect();
         (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+impl Artifact for Sources {
+    fn read<R: std::io::Read>(source: &mut Splitter<R>) -> Result<Self, Failure> {
+        let mut out = Sources::default();
+        source.members("a sources object", |s, key| {
+            match key.as_deref().unwrap_or_default() {
+                "metadata" => out.metadata = s.value()?,
+                "results" => out.results = values(s)?,
+                _ => s.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 

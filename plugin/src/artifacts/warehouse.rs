@@ -3,8 +3,9 @@
 
 use serde::Deserialize;
 
-use super::Metadata;
 use super::lenient;
+use super::split::{Failure, Splitter};
+use super::{Artifact, Metadata, entries};
 
 /// The parts of catalog.json the catalog needs.
 #[derive(Debug, Default, Deserialize)]
@@ -74,4 +75,20 @@ pub struct WarehouseColumn {
     /// The warehouse comment.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub comment: Option<String>,
+}
+
+impl Artifact for WarehouseCatalog {
+    fn read<R: std::io::Read>(source: &mut Splitter<R>) -> Result<Self, Failure> {
+        let mut out = WarehouseCatalog::default();
+        source.members("a catalog object", |s, key| {
+            match key.as_deref().unwrap_or_default() {
+                "metadata" => out.metadata = s.value()?,
+                "nodes" => out.nodes = entries(s)?,
+                "sources" => out.sources = entries(s)?,
+                _ => s.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }

@@ -1,7 +1,5 @@
 //! Downloading and parsing the artifacts of the chosen runs, as streams.
 
-use serde::de::DeserializeOwned;
-
 use crate::api::Client;
 use crate::api::models::Run;
 use crate::artifacts::manifest::{CodePolicy, Manifest};
@@ -117,7 +115,7 @@ fn check_version(metadata: &Metadata, artifact: &str, kind: &str, notes: &mut No
 
 /// Downloads and parses an artifact of a run as a stream, reporting progress;
 /// none when the run does not have it.
-fn download<T: DeserializeOwned>(
+fn download<T: artifacts::Artifact>(
     client: &Client,
     log: &Logger,
     run_id: u64,
@@ -126,7 +124,19 @@ fn download<T: DeserializeOwned>(
 ) -> Result<Option<T>> {
     log.debug(&format!("downloading {name} of run {run_id}"));
     let label = format!("download {name}");
+    let started = client.clock().monotonic();
     client.artifact(run_id, name, step, |body, length| {
-        artifacts::parse::<T>(name, Counting::new(body, |bytes| log.progress(&label, bytes, length)).of_length(length))
+        let mut bytes = 0;
+        let parsed = artifacts::parse::<T>(
+            name,
+            Counting::new(body, |n| {
+                bytes = n;
+                log.progress(&label, n, length)
+            })
+            .of_length(length),
+        )?;
+        let took = client.clock().monotonic().saturating_sub(started);
+        log.debug(&format!("{name}: {bytes} bytes downloaded and parsed in {} ms", took.as_millis()));
+        Ok(parsed)
     })
 }

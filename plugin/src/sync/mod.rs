@@ -124,9 +124,11 @@ fn perform(
         Some(root) => history.known(root)?,
         None => Default::default(),
     };
-    let root = history.store_catalog(&catalog, &mut known)?;
+    let root = timed(client, log, "catalog stored", || history.store_catalog(&catalog, &mut known))?;
     if let (Some(previous), Some(before)) = (&previous, &previous_root) {
-        let summary = changes::summarize(previous.id, &history.index_changes(Some(before), &root)?);
+        let changes =
+            timed(client, log, "compared with the previous catalog", || history.index_changes(Some(before), &root))?;
+        let summary = changes::summarize(previous.id, &changes);
         log.info(&format!(
             "since sync {}: {} added, {} removed, {} modified",
             previous.id, summary.added, summary.removed, summary.modified
@@ -150,7 +152,7 @@ fn fetch_and_build<C: CodePolicy>(
     let fetched = fetch::fetch::<C>(client, chosen, notes, log)?;
     record.runs = fetched.runs;
     let adapter = fetched.manifest.metadata.adapter_type.clone();
-    let mut catalog = catalog::build(fetched.manifest, fetched.inputs);
+    let mut catalog = timed(client, log, "catalog built", || catalog::build(fetched.manifest, fetched.inputs));
     let explorer = Explorer {
         base_url: connection.api_base_url.clone(),
         account_id: connection.account.id,
@@ -183,6 +185,14 @@ fn fetch_and_build<C: CodePolicy>(
         record.column_lineage = Some(coverage);
     }
     Ok(catalog)
+}
+
+/// Runs `step`, logging how long it took at debug level (`-v`; the benchmark reads these).
+fn timed<T>(client: &Client, log: &Logger, what: &str, step: impl FnOnce() -> T) -> T {
+    let started = client.clock().monotonic();
+    let out = step();
+    log.debug(&format!("{what} in {} ms", client.clock().monotonic().saturating_sub(started).as_millis()));
+    out
 }
 
 #[cfg(test)]
