@@ -66,7 +66,6 @@ impl Runtime {
         // What one call may copy from the plugin into the host (a result, a
         // store batch): small, as the plugin pages and batches.
         store.set_hostcall_fuel(policy.max_copy_bytes);
-        store.epoch_deadline_trap();
         let pre = &self.pre;
         let plugin = bounded(&mut store, async |s| Ok(Ok::<_, api::Error>(pre.instantiate_async(s).await?))).await?;
         Ok(Session { store, plugin, poisoned: false })

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::Store;
 use wasmtime::component::ResourceTableError;
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::FieldMapError;
 
 use crate::bindings::SyncPlugin;
@@ -43,7 +43,7 @@ pub struct Session {
 }
 
 /// Runs `f` on the instance's store under the policy's deadline (epoch
-/// ticks and wall clock) and sorts its failures into [`CallError`]: the cap
+/// ticks, at each of which it yields, and wall clock) and sorts its failures into [`CallError`]: the cap
 /// that tripped, the deadline, or a crash; the plugin's own errors with the
 /// secrets taken out and cut to length.
 pub(crate) async fn bounded<T>(
@@ -52,8 +52,17 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T, CallError> {
     let policy = store.data().policy.clone();
     let deadline = policy.call_timeout;
-    let ticks = u64::try_from(deadline.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX / 2).max(1);
-    store.set_epoch_deadline(ticks);
+    // At every epoch tick the instance yields to the executor, so that many
+    // instances share the host's threads and its other tasks stay timely;
+    // past the deadline the tick interrupts it.
+    let until = std::time::Instant::now().checked_add(deadline);
+    store.epoch_deadline_callback(move |_| {
+        Ok(match until {
+            Some(until) if std::time::Instant::now() >= until => UpdateDeadline::Interrupt,
+            _ => UpdateDeadline::Yield(1),
+        })
+    });
+    store.set_epoch_deadline(1);
     let outcome = tokio::time::timeout(deadline, f(store)).await;
     let state = store.data();
     match outcome {

@@ -81,7 +81,7 @@ impl WasiHttpView for HostState {
 }
 
 impl host_api::Host for HostState {
-    fn log(&mut self, level: host_api::Level, message: String) {
+    async fn log(&mut self, level: host_api::Level, message: String) {
         self.log_lines = self.log_lines.saturating_add(1);
         if self.log_lines > self.policy.max_log_lines {
             self.reached.hit(Limit::LogLines(self.policy.max_log_lines));
@@ -92,7 +92,7 @@ impl host_api::Host for HostState {
         (self.events)(Event::Log { level, message });
     }
 
-    fn progress(&mut self, step: String, done: u64, total: Option<u64>) {
+    async fn progress(&mut self, step: String, done: u64, total: Option<u64>) {
         self.progress_events = self.progress_events.saturating_add(1);
         if self.progress_events > self.policy.max_progress_events {
             self.reached.hit(Limit::ProgressEvents(self.policy.max_progress_events));
@@ -102,27 +102,29 @@ impl host_api::Host for HostState {
         (self.events)(Event::Progress { step, done, total });
     }
 
-    fn kv_get(&mut self, key: String) -> Result<Option<Vec<u8>>, host_api::StoreError> {
+    async fn kv_get(&mut self, key: String) -> Result<Option<Vec<u8>>, host_api::StoreError> {
         check_key(&key)?;
-        Ok(self.store.get(&key)?)
+        let store = self.store.clone();
+        Ok(off_thread(move || store.get(&key)).await?)
     }
 
-    fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), host_api::StoreError> {
-        self.kv_batch(vec![host_api::StoreOp::Set(host_api::KeyValue { key, value })])
+    async fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), host_api::StoreError> {
+        self.kv_batch(vec![host_api::StoreOp::Set(host_api::KeyValue { key, value })]).await
     }
 
-    fn kv_delete(&mut self, key: String) -> Result<(), host_api::StoreError> {
-        self.kv_batch(vec![host_api::StoreOp::Delete(key)])
+    async fn kv_delete(&mut self, key: String) -> Result<(), host_api::StoreError> {
+        self.kv_batch(vec![host_api::StoreOp::Delete(key)]).await
     }
 
-    fn kv_list(&mut self, prefix: String) -> Result<Vec<String>, host_api::StoreError> {
+    async fn kv_list(&mut self, prefix: String) -> Result<Vec<String>, host_api::StoreError> {
         if prefix.len() > crate::kv::MAX_KEY_LEN {
             return Err(KvError::InvalidKey("a prefix is no longer than a key".into()).into());
         }
-        Ok(self.store.list(&prefix)?)
+        let store = self.store.clone();
+        Ok(off_thread(move || store.list(&prefix)).await?)
     }
 
-    fn kv_batch(&mut self, ops: Vec<host_api::StoreOp>) -> Result<(), host_api::StoreError> {
+    async fn kv_batch(&mut self, ops: Vec<host_api::StoreOp>) -> Result<(), host_api::StoreError> {
         let ops: Vec<KvOp> = ops.into_iter().map(KvOp::from).collect();
         let max = self.policy.max_value_bytes;
         for op in &ops {
@@ -138,6 +140,15 @@ impl host_api::Host for HostState {
                 .into());
             }
         }
-        Ok(self.store.apply(ops)?)
+        let store = self.store.clone();
+        Ok(off_thread(move || store.apply(ops)).await?)
     }
+}
+
+/// Runs a store operation on tokio's blocking threads, so that a database
+/// write never holds up the threads that run instances and the host's tasks.
+async fn off_thread<T: Send + 'static>(op: impl FnOnce() -> Result<T, KvError> + Send + 'static) -> Result<T, KvError> {
+    tokio::task::spawn_blocking(op)
+        .await
+        .unwrap_or_else(|e| Err(KvError::Io(format!("the store's thread failed: {e}"))))
 }
