@@ -9,10 +9,10 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
 const prebuilt = process.env.MODEL_SYNC_PLUGIN_WASM;
-const wasm = prebuilt ?? `${root}target/plugin-wasm/wasm32-wasip2/release/model_sync_plugin.wasm`;
+const wasm = prebuilt ?? `${root}target/plugin-wasm/wasm32-wasip2/component/model_sync_plugin.wasm`;
 if (!prebuilt) {
   // The same build the Rust host's build script makes (a no-op when it is fresh).
-  run("cargo", ["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugin/Cargo.toml",
+  run("cargo", ["build", "--profile", "component", "--target", "wasm32-wasip2", "--manifest-path", "plugin/Cargo.toml",
     "--target-dir", "target/plugin-wasm"]);
 }
 if (!existsSync(wasm)) throw new Error(`no component at ${wasm}`);

@@ -291,14 +291,8 @@ fn a_state_directory_others_can_write_is_refused_with_the_fix() {
 
 /// Serves `manifest` as the docs run's manifest.json.
 fn serve_manifest(emulator: &Emulator, manifest: &Value) {
-    let body = std::sync::Arc::new(serde_json::to_vec(manifest).expect("JSON"));
-    emulator.with_world(|w| {
-        for run in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
-            for a in run.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
-                a.body = body.clone();
-            }
-        }
-    });
+    let body = serde_json::to_vec(manifest).expect("JSON");
+    assert!(emulator.with_world(|w| w.replace_artifact(ids::DOCS_RUN, "manifest.json", body)));
 }
 
 #[test]

@@ -59,7 +59,7 @@ test("an instance syncs within its policy, and a second instance reads the histo
 
 test("the response bytes an instance receives are capped as in the Rust host", async () => {
   const events = [];
-  const policy = { ...allowingAccessUrl(DEFAULT_POLICY, emulator.docs_url), maxResponseBytes: 200_000 };
+  const policy = { ...allowingAccessUrl(DEFAULT_POLICY, emulator.docs_url), maxResponseBytes: 20_000 };
   const plugin = await instantiate({ policy, store: new FileStore(join(stateDir(), "history.jsonl")), onEvent: (e) => events.push(e) });
   plugin.configure({ apiToken: emulator.token, accessUrl: emulator.docs_url });
   assert.throws(() => plugin.triggerSync(syncOptions("node-test")), (e) => {
@@ -68,7 +68,7 @@ test("the response bytes an instance receives are capped as in the Rust host", a
     return true;
   });
   const limits = events.filter((e) => e.type === "limit");
-  assert.deepEqual(limits.map((e) => e.limit), ["200000 response bytes (maxResponseBytes)"]);
+  assert.deepEqual(limits.map((e) => e.limit), ["20000 response bytes (maxResponseBytes)"]);
   const history = plugin.listSyncs(undefined);
   assert.equal(history[0].status, "failed", "the failed sync is recorded");
 });

@@ -192,26 +192,38 @@ impl<'a> Client<'a> {
     }
 
     /// `GET .../runs/{run}/artifacts/{name}`: an artifact (of `step`, or of the
-    /// run's last step), handed to `read` as a stream with its announced
-    /// length (a `Content-Length` that is a number; only for progress, never
-    /// trusted for sizes); none when the run has no such file.
+    /// run's last step), asked for gzipped, handed to `read` as the stream
+    /// received with its announced length (a `Content-Length` that is a
+    /// number; only for progress, never trusted for sizes) and whether it is
+    /// gzipped (see [`crate::artifacts::decoded`]); none when the run has no such file.
     pub fn artifact<R>(
         &self,
         run: u64,
         name: &str,
         step: Option<u32>,
-        read: impl FnOnce(&mut dyn Read, Option<u64>) -> Result<R>,
+        read: impl FnOnce(&mut dyn Read, Option<u64>, bool) -> Result<R>,
     ) -> Result<Option<R>> {
         let mut path = self.v2(&format!("/runs/{run}/artifacts/{name}"));
         if let Some(step) = step {
             path.push_str(&format!("?step={step}"));
         }
-        let mut response = self.send_get(&path, "*/*", &format!("{name} of run {run}"), true)?;
+        let what = format!("{name} of run {run}");
+        let mut response = self.send_get(&path, Accept::Artifact, &what, true)?;
         if response.status == 404 {
             return Ok(None);
         }
         let length = response.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        read(&mut response.body, length).map(Some)
+        let gzip = match response.header("content-encoding").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "identity") => false,
+            Some("gzip" | "x-gzip") => true,
+            Some(other) => {
+                return Err(Error::Upstream(format!(
+                    "dbt Cloud sent {what} encoded as `{}`, which the plugin did not ask for",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        };
+        read(&mut response.body, length, gzip).map(Some)
     }
 
     /// `POST .../jobs/{job}/run/`: starts a run of `job`, once. `cause` is
@@ -238,12 +250,15 @@ impl<'a> Client<'a> {
         format!("/api/v2/accounts/{}{rest}", self.settings.account_id)
     }
 
-    fn request(&self, method: Method, path: &str, accept: &str, body: Option<Vec<u8>>) -> Request {
+    fn request(&self, method: Method, path: &str, accept: Accept, body: Option<Vec<u8>>) -> Request {
         let mut headers = vec![
             ("authorization", self.settings.token.authorization()),
-            ("accept", accept.to_string()),
+            ("accept", (if accept == Accept::Json { "application/json" } else { "*/*" }).to_string()),
             ("user-agent", USER_AGENT.to_string()),
         ];
+        if accept == Accept::Artifact {
+            headers.push(("accept-encoding", "gzip".to_string()));
+        }
         if body.is_some() {
             headers.push(("content-type", "application/json".to_string()));
         }
@@ -291,7 +306,7 @@ impl<'a> Client<'a> {
     }
 
     fn get_envelope<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<Envelope<T>> {
-        let mut response = self.send_get(path, "application/json", what, false)?;
+        let mut response = self.send_get(path, Accept::Json, what, false)?;
         let body = response.read_limited(ENVELOPE_LIMIT).map_err(|e| self.body_error(&e, what))?;
         serde_json::from_slice(&body).map_err(|e| {
             Error::Upstream(format!(
@@ -312,7 +327,7 @@ impl<'a> Client<'a> {
         let unsent = |error| PostFailure { error, may_have_arrived: false };
         let maybe_sent = |error| PostFailure { error, may_have_arrived: true };
         let bytes = serde_json::to_vec(body).map_err(|e| unsent(Error::Other(e.to_string())))?;
-        let request = self.request(Method::Post, path, "application/json", Some(bytes));
+        let request = self.request(Method::Post, path, Accept::Json, Some(bytes));
         let mut response = self.transport.send(request).map_err(|e| PostFailure {
             may_have_arrived: e.may_have_arrived(),
             error: e.to_error(what, &self.settings.base_url),
@@ -331,7 +346,7 @@ impl<'a> Client<'a> {
     /// Sends a GET, retrying 429, 5xx and transient transport failures within
     /// the policy. A 404 is returned as a response when `missing_ok`, and is
     /// an error otherwise, as every other non-2xx status.
-    fn send_get(&self, path: &str, accept: &str, what: &str, missing_ok: bool) -> Result<Response> {
+    fn send_get(&self, path: &str, accept: Accept, what: &str, missing_ok: bool) -> Result<Response> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
@@ -407,6 +422,13 @@ impl<'a> Client<'a> {
 
 /// How long a 429 asks us to wait: `Retry-After` (seconds or HTTP date), or
 /// dbt Cloud's `x-rate-limit-retry-after-seconds`.
+/// What a GET asks for: an API document, or an artifact (any type, gzip welcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    Json,
+    Artifact,
+}
+
 fn retry_after(response: &Response, clock: &dyn Clock) -> Option<Duration> {
     response
         .header("retry-after")

@@ -8,7 +8,7 @@ pub mod sources;
 pub mod split;
 pub mod warehouse;
 
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -142,6 +142,62 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
     }
 }
 
+/// The most a gzipped artifact may expand: JSON gzips ten to twenty-fold;
+/// far more than that is a compression bomb.
+pub const MAX_EXPANSION: u64 = 200;
+
+/// `received` decoded: inflated when `gzip` (refused with `InvalidData` once
+/// it has expanded more than [`MAX_EXPANSION`] times the bytes received,
+/// plus a MiB), passed through otherwise.
+pub fn decoded<'a>(received: impl Read + 'a, gzip: bool) -> Box<dyn Read + 'a> {
+    if !gzip {
+        return Box::new(received);
+    }
+    let tally = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counted = Tally { inner: received, count: tally.clone() };
+    Box::new(Inflating { decoder: flate2::read::GzDecoder::new(counted), received: tally, produced: 0 })
+}
+
+/// Counts the bytes read through it into a shared cell.
+struct Tally<R> {
+    inner: R,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Tally<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
+/// A gzip decoder that refuses to expand without bound.
+struct Inflating<R: Read> {
+    decoder: flate2::read::GzDecoder<Tally<R>>,
+    received: std::rc::Rc<std::cell::Cell<u64>>,
+    produced: u64,
+}
+
+impl<R: Read> Read for Inflating<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // The decoder's own failures (bad header, cut stream, bad checksum)
+        // are bad data; the download's pass as they are.
+        let n = self.decoder.read(buf).map_err(|e| match crate::http::TransportError::from_io(&e) {
+            Some(_) => e,
+            None => std::io::Error::new(ErrorKind::InvalidData, format!("bad gzip data: {e}")),
+        })?;
+        self.produced = self.produced.saturating_add(n as u64);
+        if self.produced > self.received.get().saturating_mul(MAX_EXPANSION).saturating_add(1 << 20) {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                format!("gzip expands more than {MAX_EXPANSION}-fold: refused as a compression bomb"),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 /// Parses a JSON artifact from a stream into `T`, naming `artifact` in errors.
 pub fn parse<T: Artifact>(artifact: &str, body: impl Read) -> Result<T> {
     let mut source = Splitter::new(body);
@@ -151,6 +207,11 @@ pub fn parse<T: Artifact>(artifact: &str, body: impl Read) -> Result<T> {
 
 fn failure(artifact: &str, f: Failure) -> Error {
     match f {
+        // Bad or cut gzip data, or a compression bomb (a failed download
+        // keeps its transport error).
+        Failure::Io(e) if crate::http::TransportError::from_io(&e).is_none() && e.kind() == ErrorKind::InvalidData => {
+            Error::BadArtifact(format!("{artifact} could not be decompressed: {e}"))
+        }
         Failure::Io(e) => crate::http::TransportError::of_io(&e, &format!("downloading {artifact}"), "dbt Cloud"),
         Failure::Eof(at) => Error::BadArtifact(format!("{artifact} is truncated: it ends at byte {at} inside a value")),
         Failure::Syntax(e, at) => {
@@ -194,6 +255,45 @@ mod tests {
         let seen = seen.borrow();
         assert!(seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
         assert_eq!(seen.last(), Some(&((5 << 20) / 2)), "the last report is the whole size: {seen:?}");
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzipped_artifact_is_inflated_and_a_bomb_or_bad_data_is_a_bad_artifact() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Doc {
+            a: Vec<u32>,
+        }
+        impl Artifact for Doc {
+            fn read<R: Read>(source: &mut Splitter<R>) -> std::result::Result<Self, Failure> {
+                source.value()
+            }
+        }
+        let packed = gzip(br#"{"a": [1, 2, 3]}"#);
+        assert_eq!(parse::<Doc>("doc.json", decoded(&packed[..], true)).unwrap(), Doc { a: vec![1, 2, 3] });
+        let plain = br#"{"a": [4]}"#;
+        assert_eq!(parse::<Doc>("doc.json", decoded(&plain[..], false)).unwrap(), Doc { a: vec![4] });
+
+        // 64 MiB of spaces gzip to ~64 KiB: a thousand-fold.
+        let bomb = gzip(&vec![b' '; 64 << 20]);
+        assert!(bomb.len() < 256 << 10, "{}", bomb.len());
+        let err = parse::<Doc>("doc.json", decoded(&bomb[..], true)).unwrap_err();
+        assert_eq!(err.kind(), "bad-artifact", "{err}");
+        assert!(err.message().contains("compression bomb"), "{err}");
+
+        let mut broken = packed.clone();
+        broken.truncate(packed.len() / 2);
+        broken.extend_from_slice(b"not gzip");
+        let err = parse::<Doc>("doc.json", decoded(&broken[..], true)).unwrap_err();
+        assert_eq!(err.kind(), "bad-artifact", "{err}");
+        let err = parse::<Doc>("doc.json", decoded(&plain[..], true)).unwrap_err();
+        assert_eq!(err.kind(), "bad-artifact", "not gzip at all: {err}");
     }
 
     #[test]

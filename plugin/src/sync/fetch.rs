@@ -125,18 +125,17 @@ fn download<T: artifacts::Artifact>(
     log.debug(&format!("downloading {name} of run {run_id}"));
     let label = format!("download {name}");
     let started = client.clock().monotonic();
-    client.artifact(run_id, name, step, |body, length| {
+    client.artifact(run_id, name, step, |body, length, gzip| {
         let mut bytes = 0;
-        let parsed = artifacts::parse::<T>(
-            name,
-            Counting::new(body, |n| {
-                bytes = n;
-                log.progress(&label, n, length)
-            })
-            .of_length(length),
-        )?;
+        let received = Counting::new(body, |n| {
+            bytes = n;
+            log.progress(&label, n, length)
+        })
+        .of_length(length);
+        let parsed = artifacts::parse::<T>(name, artifacts::decoded(received, gzip))?;
         let took = client.clock().monotonic().saturating_sub(started);
-        log.debug(&format!("{name}: {bytes} bytes downloaded and parsed in {} ms", took.as_millis()));
+        let how = if gzip { " gzipped" } else { "" };
+        log.debug(&format!("{name}: {bytes} bytes{how} downloaded and parsed in {} ms", took.as_millis()));
         Ok(parsed)
     })
 }

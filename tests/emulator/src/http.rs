@@ -37,11 +37,11 @@ impl Request {
 /// How the server writes a response.
 pub enum Body {
     /// The whole body at once.
-    Full(Vec<u8>),
+    Full(Arc<Vec<u8>>),
     /// The body in pieces with a pause before each.
-    Slow(Vec<u8>, usize, Duration),
+    Slow(Arc<Vec<u8>>, usize, Duration),
     /// Announce `Content-Length` of the whole body but close after this many bytes.
-    CutOff(Vec<u8>, usize),
+    CutOff(Arc<Vec<u8>>, usize),
 }
 
 /// A response.
@@ -65,13 +65,18 @@ impl Response {
             status,
             headers: Vec::new(),
             content_type: "application/json",
-            body: Body::Full(value.to_string().into_bytes()),
+            body: Body::Full(Arc::new(value.to_string().into_bytes())),
             delay: Duration::ZERO,
         }
     }
 
     /// A raw response.
     pub fn raw(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self::shared(status, content_type, Arc::new(body))
+    }
+
+    /// A raw response of a body that is not copied (an artifact).
+    pub fn shared(status: u16, content_type: &'static str, body: Arc<Vec<u8>>) -> Self {
         Response { status, headers: Vec::new(), content_type, body: Body::Full(body), delay: Duration::ZERO }
     }
 }
@@ -177,7 +182,7 @@ fn write_response(stream: &mut TcpStream, response: Response) -> std::io::Result
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     match response.body {
-        Body::Full(b) => stream.write_all(&b)?,
+        Body::Full(b) => stream.write_all(b.as_slice())?,
         Body::Slow(b, pieces, pause) => {
             let size = b.len().div_ceil(pieces.max(1)).max(1);
             for chunk in b.chunks(size) {

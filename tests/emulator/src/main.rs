@@ -53,14 +53,11 @@ fn command(emulator: &Emulator, line: &str) -> Result<(), String> {
         (Some("artifact"), Some(name), Some(path)) => {
             let body = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
             emulator.with_world(|w| {
-                let run = w.runs.iter_mut().find(|r| r.id == ids::DOCS_RUN).ok_or("the docs run is gone")?;
-                // A run keeps an artifact once per step that wrote it.
-                let mut found = false;
-                for artifact in run.artifacts.iter_mut().filter(|a| a.name == name) {
-                    artifact.body = std::sync::Arc::new(body.clone());
-                    found = true;
+                if w.replace_artifact(ids::DOCS_RUN, name, body) {
+                    Ok(())
+                } else {
+                    Err(format!("the docs run has no artifact {name}"))
                 }
-                if found { Ok(()) } else { Err(format!("the docs run has no artifact {name}")) }
             })
         }
         (Some("slow"), Some(path), Some(seconds)) => {

@@ -79,12 +79,12 @@ pub fn handle(shared: &Shared, req: Request) -> Response {
     };
     match fault {
         Some(FaultKind::Slow { pieces, pause }) => {
-            if let Body::Full(b) = std::mem::replace(&mut response.body, Body::Full(Vec::new())) {
+            if let Body::Full(b) = std::mem::replace(&mut response.body, Body::Full(Default::default())) {
                 response.body = Body::Slow(b, pieces, pause);
             }
         }
         Some(FaultKind::CutOff(keep)) => {
-            if let Body::Full(b) = std::mem::replace(&mut response.body, Body::Full(Vec::new())) {
+            if let Body::Full(b) = std::mem::replace(&mut response.body, Body::Full(Default::default())) {
                 response.body = Body::CutOff(b, keep);
             }
         }
@@ -230,13 +230,31 @@ fn route(world: &mut World, base: &str, req: &Request) -> (Response, bool) {
             let last = run.map_or(0, |x| x.steps.len() as u32);
             let step = step.filter(|s| *s != last);
             match run.and_then(|x| x.artifacts.iter().find(|f| f.name == name && f.step == step)) {
-                Some(f) => Response::raw(200, "application/json", f.body.to_vec()),
+                // Gzipped when the client says it takes gzip, as dbt Cloud's
+                // web servers do.
+                Some(f) if accepts_gzip(req) => {
+                    let mut response = Response::shared(200, "application/json", f.gzipped());
+                    response.headers.push(("Content-Encoding".into(), "gzip".into()));
+                    response
+                }
+                Some(f) => Response::shared(200, "application/json", f.body().clone()),
                 None => error(404, &format!("No artifact {name} found for this run.")),
             }
         }
         _ => return (unrouted(req), false),
     };
     (response, true)
+}
+
+/// Whether `Accept-Encoding` lists gzip (with a non-zero weight).
+fn accepts_gzip(req: &Request) -> bool {
+    req.header("accept-encoding").is_some_and(|v| {
+        v.split(',').any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+                && parts.all(|p| p.strip_prefix("q=").is_none_or(|q| q.parse::<f64>().is_ok_and(|q| q > 0.0)))
+        })
+    })
 }
 
 fn page(req: &Request, items: Vec<Value>) -> Response {
@@ -400,4 +418,29 @@ fn trigger(world: &mut World, base: &str, req: &Request, job: &str) -> Response 
     let response = envelope(200, run_json(&run, base, "", None));
     world.runs.push(run);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asking(value: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            path: "/".into(),
+            query: Vec::new(),
+            headers: vec![("accept-encoding".into(), value.into())],
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_clients_that_take_it() {
+        for yes in ["gzip", "deflate, GZIP", "br;q=1.0, gzip;q=0.5"] {
+            assert!(accepts_gzip(&asking(yes)), "{yes}");
+        }
+        for no in ["", "identity", "br", "gzip;q=0", "x-gzip2"] {
+            assert!(!accepts_gzip(&asking(no)), "{no}");
+        }
+    }
 }

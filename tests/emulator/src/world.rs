@@ -1,7 +1,8 @@
 //! The state of an emulated dbt Cloud account: projects, jobs, runs and the
 //! artifacts each run saved.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 /// An artifact a run saved.
 #[derive(Debug, Clone)]
@@ -11,8 +12,35 @@ pub struct Artifact {
     /// The step that wrote it; none for the last step (what the API serves
     /// without `step`).
     pub step: Option<u32>,
+    /// The file (replaced through [`World::replace_artifact`], which also
+    /// drops its gzipped form).
+    body: Arc<Vec<u8>>,
+    /// The file gzipped, made when first asked for.
+    gzipped: OnceLock<Arc<Vec<u8>>>,
+}
+
+impl Artifact {
+    /// An artifact of `step` (none: the last one).
+    pub fn new(name: &str, step: Option<u32>, body: Vec<u8>) -> Self {
+        Artifact { name: name.into(), step, body: Arc::new(body), gzipped: OnceLock::new() }
+    }
+
     /// The file.
-    pub body: Arc<Vec<u8>>,
+    pub fn body(&self) -> &Arc<Vec<u8>> {
+        &self.body
+    }
+
+    /// The file gzipped (at the default level, as a web server would), made
+    /// once and kept.
+    pub fn gzipped(&self) -> Arc<Vec<u8>> {
+        self.gzipped
+            .get_or_init(|| {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let done = encoder.write_all(&self.body).and_then(|()| encoder.finish());
+                Arc::new(done.unwrap_or_default())
+            })
+            .clone()
+    }
 }
 
 /// A project.
@@ -172,7 +200,7 @@ impl Run {
 
     /// Saves an artifact.
     pub fn save(&mut self, name: &str, step: Option<u32>, body: Vec<u8>) {
-        self.artifacts.push(Artifact { name: name.into(), step, body: Arc::new(body) });
+        self.artifacts.push(Artifact::new(name, step, body));
     }
 
     /// The artifacts of a docs job run: `dbt build`, then `dbt docs generate`.
@@ -216,6 +244,29 @@ pub mod ids {
     pub const DOCS_RUN: u64 = 70403117937023;
     /// The freshness job's latest successful run.
     pub const FRESHNESS_RUN: u64 = 70403117937040;
+}
+
+impl World {
+    /// Replaces the file `name` of run `run_id` (each step's copy) with
+    /// `body`; false when the run has no such file.
+    pub fn replace_artifact(&mut self, run_id: u64, name: &str, body: Vec<u8>) -> bool {
+        let mut found = false;
+        for run in self.runs.iter_mut().filter(|r| r.id == run_id) {
+            for artifact in run.artifacts.iter_mut().filter(|a| a.name == name) {
+                *artifact = Artifact::new(name, artifact.step, body.clone());
+                found = true;
+            }
+        }
+        found
+    }
+
+    /// Gzips every artifact now (each is gzipped once, when first asked for
+    /// so), so that a benchmark's first download measures the transfer.
+    pub fn gzip_artifacts(&self) {
+        for artifact in self.runs.iter().flat_map(|r| &r.artifacts) {
+            artifact.gzipped();
+        }
+    }
 }
 
 impl World {

@@ -15,13 +15,7 @@ use serde_json::Value;
 
 /// Replaces the docs run's artifact `name` with `body`.
 fn serve(bench: &Bench, name: &str, body: Vec<u8>) {
-    bench.emulator.with_world(|w| {
-        for run in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
-            for a in run.artifacts.iter_mut().filter(|a| a.name == name) {
-                a.body = Arc::new(body.clone());
-            }
-        }
-    });
+    assert!(bench.emulator.with_world(|w| w.replace_artifact(ids::DOCS_RUN, name, body)), "no {name} to replace");
 }
 
 /// `bytes` parsed and written again: keys sorted as `serde_json::Value`
@@ -267,9 +261,7 @@ async fn a_pull_requests_sync_is_compared_with_production_and_never_becomes_its_
         let production = w.runs.iter().find(|r| r.id == ids::DOCS_RUN).expect("docs run").artifacts.clone();
         let run = w.runs.iter_mut().find(|r| r.id == pr_run).expect("the pull request's run");
         run.artifacts = production;
-        for a in run.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
-            a.body = Arc::new(edited.clone());
-        }
+        w.replace_artifact(pr_run, "manifest.json", edited);
     });
     let mut session = bench.configured().await;
     let production = session.trigger_sync(&options()).await.expect("production sync");

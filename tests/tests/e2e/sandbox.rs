@@ -143,11 +143,11 @@ async fn the_real_plugin_reports_a_denied_host_as_network_denied() {
 #[tokio::test]
 async fn the_response_cap_trips_with_its_value() {
     let bench = Bench::jaffle("response-cap");
-    let mut session = bench.session_with(SandboxPolicy { max_response_bytes: 200_000, ..bench.policy() }).await;
+    let mut session = bench.session_with(SandboxPolicy { max_response_bytes: 20_000, ..bench.policy() }).await;
     session.configure(&bench.settings()).await.expect("configure is small");
     match session.sync(&options()).await {
-        Err(e @ CallError::ResponseLimit(200_000)) => {
-            assert!(e.to_string().contains("limit of 200000 bytes"), "{e}")
+        Err(e @ CallError::ResponseLimit(20_000)) => {
+            assert!(e.to_string().contains("limit of 20000 bytes"), "{e}")
         }
         other => panic!("expected the response limit, got {other:?}"),
     }

@@ -246,13 +246,7 @@ async fn a_newer_schema_version_is_read_best_effort_with_a_warning() {
         1,
     );
     let bench = Bench::jaffle("sync-newer");
-    bench.emulator.with_world(|w| {
-        for r in w.runs.iter_mut().filter(|r| r.id == ids::DOCS_RUN) {
-            for a in r.artifacts.iter_mut().filter(|a| a.name == "manifest.json") {
-                a.body = std::sync::Arc::new(newer.clone().into_bytes());
-            }
-        }
-    });
+    bench.emulator.with_world(|w| w.replace_artifact(ids::DOCS_RUN, "manifest.json", newer.into_bytes()));
     let mut session = bench.configured().await;
     let report = session.sync(&options()).await.expect("sync");
     assert_eq!(report.sync.status, api::SyncStatus::SucceededWithWarnings);
@@ -319,4 +313,23 @@ async fn records_and_catalog_entries_serialize_for_an_embedder() {
         .expect("customers");
     assert!(customers["columns"].as_array().is_some_and(|c| !c.is_empty()), "{customers}");
     assert_eq!(customers["resource_type"], "Model", "variants serialize by name");
+}
+
+#[tokio::test]
+async fn artifacts_are_asked_for_gzipped_and_inflated_when_the_server_gzips_them() {
+    let bench = Bench::jaffle("sync-gzip");
+    let mut session = bench.configured().await;
+    let report = session.sync(&options()).await.expect("sync succeeds");
+    assert_eq!(record_counts(&report.sync), manifest_counts(jaffle::MANIFEST), "the same catalog as unzipped");
+    let artifacts: Vec<_> = bench.emulator.requests().into_iter().filter(|r| r.path.contains("/artifacts/")).collect();
+    assert!(!artifacts.is_empty());
+    for r in &artifacts {
+        let encoding = r.headers.iter().find(|(n, _)| n == "accept-encoding").map(|(_, v)| v.as_str());
+        assert_eq!(encoding, Some("gzip"), "{}", r.path);
+    }
+    let lines = bench.log_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("manifest.json: ") && l.contains(" bytes gzipped downloaded")),
+        "{lines:#?}"
+    );
 }

@@ -192,7 +192,7 @@ fn random_responses_to_every_call_give_typed_errors_bounded_waits_and_an_end() {
         check(client.run(5).map(|_| ()));
         check(
             client
-                .artifact(5, "manifest.json", Some(2), |r, _| {
+                .artifact(5, "manifest.json", Some(2), |r, _, _| {
                     let mut sink = Vec::new();
                     r.take(1 << 20).read_to_end(&mut sink).map_err(|e| crate::error::Error::Network(e.to_string()))?;
                     Ok(())

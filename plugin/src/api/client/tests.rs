@@ -137,12 +137,26 @@ fn a_missing_artifact_is_none_and_a_present_one_is_streamed() {
         "/api/v2/accounts/1/runs/5/artifacts/run_results.json?step=3",
         Reply::json(200, json!({"x": 1})).with_header("content-length", "7"),
     );
-    let read = |body: &mut dyn Read, length: Option<u64>| {
+    let read = |body: &mut dyn Read, length: Option<u64>, gzip: bool| {
         let mut s = String::new();
         body.read_to_string(&mut s).map_err(|e| Error::Other(e.to_string()))?;
-        Ok((s, length))
+        Ok((s, length, gzip))
     };
     assert_eq!(h.client().artifact(5, "catalog.json", None, read).expect("404 is none"), None);
     let read_back = h.client().artifact(5, "run_results.json", Some(3), read).expect("read");
-    assert_eq!(read_back, Some((r#"{"x":1}"#.to_string(), Some(7))), "the body and its announced length");
+    assert_eq!(read_back, Some((r#"{"x":1}"#.to_string(), Some(7), false)), "the body and its announced length");
+}
+
+#[test]
+fn an_artifact_says_whether_it_is_gzipped_and_an_encoding_not_asked_for_is_refused() {
+    let h = Harness::default();
+    let path = "/api/v2/accounts/1/runs/5/artifacts/manifest.json";
+    h.transport
+        .get(path, Reply::json(200, json!({})).with_header("content-encoding", " GZIP "))
+        .get(path, Reply::json(200, json!({})).with_header("content-encoding", "br"));
+    let gzip = h.client().artifact(5, "manifest.json", None, |_, _, gzip| Ok(gzip)).expect("read");
+    assert_eq!(gzip, Some(true));
+    let refused = h.client().artifact(5, "manifest.json", None, |_, _, _| Ok(())).unwrap_err();
+    assert_eq!(refused.kind(), "upstream", "{refused}");
+    assert!(refused.message().contains("`br`"), "{refused}");
 }
