@@ -179,10 +179,21 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
+/// A request started by [`Transport::start`]: calling it waits for the response head.
+pub type Started<'a> = Box<dyn FnOnce() -> Result<Response, TransportError> + 'a>;
+
 /// Sends requests. Implementations must not follow redirects.
 pub trait Transport {
     /// Sends one request and returns the response head with a streaming body.
     fn send(&self, request: Request) -> Result<Response, TransportError>;
+
+    /// Starts a request and returns at once, so that several are in flight
+    /// together (`wasi:http` lets one component wait on many responses); the
+    /// returned function waits for this one's head. A transport that cannot
+    /// overlap requests sends it when waited for (the default).
+    fn start<'a>(&'a self, request: Request) -> Started<'a> {
+        Box::new(move || self.send(request))
+    }
 }
 
 /// A `Read` over a source that yields chunks (an HTTP body stream, the parts

@@ -81,6 +81,9 @@ struct Expected {
 pub struct FakeTransport {
     script: RefCell<VecDeque<Expected>>,
     sent: RefCell<Vec<Sent>>,
+    /// What happened, in order: `start PATH` for a request started ahead,
+    /// `send PATH` when one is sent (a started one when it is waited for).
+    events: RefCell<Vec<String>>,
 }
 
 impl FakeTransport {
@@ -104,6 +107,11 @@ impl FakeTransport {
         self.sent.borrow().clone()
     }
 
+    /// Starts and sends in order (see the field).
+    pub fn events(&self) -> Vec<String> {
+        self.events.borrow().clone()
+    }
+
     /// How many requests with `method` were sent.
     pub fn count(&self, method: Method) -> usize {
         self.sent.borrow().iter().filter(|(m, _, _)| *m == method).count()
@@ -116,6 +124,7 @@ impl Transport for FakeTransport {
         let auth = request.headers.iter().find(|(k, _)| *k == "authorization").map(|(_, v)| v.as_str());
         assert_eq!(auth, Some(format!("Bearer {TOKEN}").as_str()), "every request carries the token");
         self.sent.borrow_mut().push((request.method, path.clone(), request.body.clone()));
+        self.events.borrow_mut().push(format!("send {path}"));
         let Some(next) = self.script.borrow_mut().pop_front() else {
             panic!("unexpected request {:?} {path}: the test expected no more requests", request.method);
         };
@@ -134,6 +143,12 @@ impl Transport for FakeTransport {
             }),
             Reply::Fail(e) => Err(e),
         }
+    }
+
+    fn start<'a>(&'a self, request: Request) -> crate::http::Started<'a> {
+        let path = request.url.strip_prefix(BASE).unwrap_or(&request.url).to_string();
+        self.events.borrow_mut().push(format!("start {path}"));
+        Box::new(move || self.send(request))
     }
 }
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::models::{Account, Envelope, Job, Project, Run, status};
 use super::retry::{Jitter, RetryPolicy, parse_retry_after};
 use crate::error::{Error, Result};
-use crate::http::{Method, Request, Response, Transport, TransportError};
+use crate::http::{Method, Request, Response, Started, Transport, TransportError};
 use crate::log::Logger;
 use crate::settings::Settings;
 use crate::time::Clock;
@@ -203,12 +203,48 @@ impl<'a> Client<'a> {
         step: Option<u32>,
         read: impl FnOnce(&mut dyn Read, Option<u64>, bool) -> Result<R>,
     ) -> Result<Option<R>> {
+        let what = format!("{name} of run {run}");
+        let response = self.send_get(&self.artifact_path(run, name, step), Accept::Artifact, &what, true)?;
+        self.deliver(response, &what, read)
+    }
+
+    /// Starts the GET of an artifact without waiting for it, so that a
+    /// sync's artifacts download together; [`Client::read_artifact`] reads it.
+    pub fn start_artifact(&self, run: u64, name: &str, step: Option<u32>) -> Ahead<'a> {
+        let request = self.request(Method::Get, &self.artifact_path(run, name, step), Accept::Artifact, None);
+        Ahead { run, name: name.to_string(), step, started: self.transport.start(request) }
+    }
+
+    /// Reads an artifact started ahead as [`Client::artifact`] would: its
+    /// response when it is one to read (a success, or a 404: none), else the
+    /// request again with the usual retries.
+    pub fn read_artifact<R>(
+        &self,
+        ahead: Ahead<'_>,
+        read: impl FnOnce(&mut dyn Read, Option<u64>, bool) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let what = format!("{} of run {}", ahead.name, ahead.run);
+        match (ahead.started)() {
+            Ok(r) if (200..300).contains(&r.status) || r.status == 404 => self.deliver(r, &what, read),
+            _ => self.artifact(ahead.run, &ahead.name, ahead.step, read),
+        }
+    }
+
+    fn artifact_path(&self, run: u64, name: &str, step: Option<u32>) -> String {
         let mut path = self.v2(&format!("/runs/{run}/artifacts/{name}"));
         if let Some(step) = step {
             path.push_str(&format!("?step={step}"));
         }
-        let what = format!("{name} of run {run}");
-        let mut response = self.send_get(&path, Accept::Artifact, &what, true)?;
+        path
+    }
+
+    /// Hands an artifact's response to `read` (none for a 404).
+    fn deliver<R>(
+        &self,
+        mut response: Response,
+        what: &str,
+        read: impl FnOnce(&mut dyn Read, Option<u64>, bool) -> Result<R>,
+    ) -> Result<Option<R>> {
         if response.status == 404 {
             return Ok(None);
         }
@@ -422,6 +458,26 @@ impl<'a> Client<'a> {
 
 /// How long a 429 asks us to wait: `Retry-After` (seconds or HTTP date), or
 /// dbt Cloud's `x-rate-limit-retry-after-seconds`.
+/// An artifact request sent ahead of being read ([`Client::start_artifact`]).
+pub struct Ahead<'a> {
+    run: u64,
+    name: String,
+    step: Option<u32>,
+    started: Started<'a>,
+}
+
+impl Ahead<'_> {
+    /// The artifact's file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The run it belongs to.
+    pub fn run(&self) -> u64 {
+        self.run
+    }
+}
+
 /// What a GET asks for: an API document, or an artifact (any type, gzip welcome).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accept {

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use waki::bindings::wasi::http::outgoing_handler;
 use waki::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    http_error_code,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme, http_error_code,
 };
 use waki::bindings::wasi::io::streams::{InputStream, StreamError};
 
-use crate::http::{self, ChunkReader, Phase, Request, Response, Transport, TransportError};
+use crate::http::{self, ChunkReader, Phase, Request, Response, Started, Transport, TransportError};
 
 /// How long the plugin waits for a connection; the host may shorten it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -33,22 +33,37 @@ pub struct WasiTransport;
 
 impl Transport for WasiTransport {
     fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let outgoing = outgoing_request(&request)?;
-        let outgoing_body = outgoing.body().map_err(|_| invalid("body"))?;
-        let options = RequestOptions::new();
-        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT.as_nanos() as u64));
-        let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|c| classify(&c, Phase::Connect))?;
-        if let Some(body) = &request.body {
-            write_body(&outgoing_body, body)?;
-        }
-        OutgoingBody::finish(outgoing_body, None).map_err(|c| classify(&c, Phase::FirstByte))?;
-        future.subscribe().block();
-        match future.get() {
-            Some(Ok(Ok(incoming))) => read_head(incoming),
-            Some(Ok(Err(code))) => Err(classify(&code, Phase::FirstByte)),
-            Some(Err(())) | None => {
-                Err(TransportError::BrokenOff { phase: Phase::FirstByte, detail: "the response was lost".into() })
-            }
+        wait(begin(&request)?)
+    }
+
+    fn start<'a>(&'a self, request: Request) -> Started<'a> {
+        let begun = begin(&request);
+        Box::new(move || wait(begun?))
+    }
+}
+
+/// Hands the request to the host and sends its body; the response is waited for by [`wait`].
+fn begin(request: &Request) -> Result<FutureIncomingResponse, TransportError> {
+    let outgoing = outgoing_request(request)?;
+    let outgoing_body = outgoing.body().map_err(|_| invalid("body"))?;
+    let options = RequestOptions::new();
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT.as_nanos() as u64));
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|c| classify(&c, Phase::Connect))?;
+    if let Some(body) = &request.body {
+        write_body(&outgoing_body, body)?;
+    }
+    OutgoingBody::finish(outgoing_body, None).map_err(|c| classify(&c, Phase::FirstByte))?;
+    Ok(future)
+}
+
+/// Waits for the head of a response the host is fetching.
+fn wait(future: FutureIncomingResponse) -> Result<Response, TransportError> {
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(incoming))) => read_head(incoming),
+        Some(Ok(Err(code))) => Err(classify(&code, Phase::FirstByte)),
+        Some(Err(())) | None => {
+            Err(TransportError::BrokenOff { phase: Phase::FirstByte, detail: "the response was lost".into() })
         }
     }
 }

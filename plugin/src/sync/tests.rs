@@ -90,6 +90,25 @@ fn a_sync_reads_the_build_steps_results_and_records_what_it_used() {
     assert_eq!(record.runs[0].artifacts, vec!["manifest.json", "run_results.json"]);
     let orders = catalog.nodes.iter().find(|n| n.unique_id == "model.shop.orders").expect("orders");
     assert_eq!(orders.raw_code.as_deref(), Some("select * from {{ ref('stg') }}"), "code is kept by default");
+    // The artifacts' requests all go out before the first is read.
+    let events = h.transport.events();
+    let artifacts: Vec<&str> = events.iter().map(String::as_str).filter(|e| e.contains("/artifacts/")).collect();
+    let (m, r, c) = (
+        format!("{RUNS}100/artifacts/manifest.json"),
+        format!("{RUNS}100/artifacts/run_results.json?step=2"),
+        format!("{RUNS}100/artifacts/catalog.json"),
+    );
+    assert_eq!(
+        artifacts,
+        [
+            format!("start {m}"),
+            format!("start {r}"),
+            format!("start {c}"),
+            format!("send {m}"),
+            format!("send {r}"),
+            format!("send {c}")
+        ]
+    );
     assert_eq!(orders.test_outcomes[0].status.as_deref(), Some("fail"));
     assert!(orders.columns[0].primary_key);
 }

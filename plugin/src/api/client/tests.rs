@@ -160,3 +160,22 @@ fn an_artifact_says_whether_it_is_gzipped_and_an_encoding_not_asked_for_is_refus
     assert_eq!(refused.kind(), "upstream", "{refused}");
     assert!(refused.message().contains("`br`"), "{refused}");
 }
+
+#[test]
+fn an_artifact_started_ahead_that_fails_is_asked_for_again_with_the_usual_retries() {
+    let h = Harness::default();
+    let path = "/api/v2/accounts/1/runs/5/artifacts/manifest.json";
+    h.transport.get(path, Reply::error(503, "Busy")).get(path, Reply::json(200, json!({"x": 2})));
+    let client = h.client();
+    let ahead = client.start_artifact(5, "manifest.json", None);
+    let body = client
+        .read_artifact(ahead, |body, _, _| {
+            let mut s = String::new();
+            body.read_to_string(&mut s).map_err(|e| Error::Other(e.to_string()))?;
+            Ok(s)
+        })
+        .expect("read on the second request");
+    assert_eq!(body.as_deref(), Some(r#"{"x":2}"#));
+    let events = h.transport.events();
+    assert_eq!(events, [format!("start {path}"), format!("send {path}"), format!("send {path}")]);
+}
