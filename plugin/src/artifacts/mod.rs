@@ -187,6 +187,11 @@ impl<R: Read> Read for Inflating<R> {
             Some(_) => e,
             None => std::io::Error::new(ErrorKind::InvalidData, format!("bad gzip data: {e}")),
         })?;
+        if n == 0 && !buf.is_empty() {
+            // The gzip stream has ended: read what follows it (nothing, as a
+            // rule) so that the download is counted to its end.
+            std::io::copy(self.decoder.get_mut(), &mut std::io::sink())?;
+        }
         self.produced = self.produced.saturating_add(n as u64);
         if self.produced > self.received.get().saturating_mul(MAX_EXPANSION).saturating_add(1 << 20) {
             return Err(std::io::Error::new(
@@ -276,7 +281,10 @@ mod tests {
             }
         }
         let packed = gzip(br#"{"a": [1, 2, 3]}"#);
-        assert_eq!(parse::<Doc>("doc.json", decoded(&packed[..], true)).unwrap(), Doc { a: vec![1, 2, 3] });
+        let counted = std::cell::Cell::new(0);
+        let received = Counting::new(&packed[..], |n| counted.set(n));
+        assert_eq!(parse::<Doc>("doc.json", decoded(received, true)).unwrap(), Doc { a: vec![1, 2, 3] });
+        assert_eq!(counted.get(), packed.len() as u64, "the download is counted to its end");
         let plain = br#"{"a": [4]}"#;
         assert_eq!(parse::<Doc>("doc.json", decoded(&plain[..], false)).unwrap(), Doc { a: vec![4] });
 
